@@ -39,8 +39,17 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$req_hash" ] && "$VENV/bin/python" 
 fi
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-"$VENV/bin/python" -m pip install -q -r requirements.txt
-"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null ||
-  "$VENV/bin/python" -m pip install -q --no-deps -e .
+# pip warns once per package about index folders of the local mirror that do not exist; hide only that noise.
+pip_install() {
+  local status
+  set +e
+  "$VENV/bin/python" -m pip install -q "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory"
+  status=${PIPESTATUS[0]}
+  set -e
+  return "$status"
+}
+echo "install.sh: installing requirements into $VENV (the first run takes a few minutes)."
+pip_install -r requirements.txt
+pip_install --no-deps --no-build-isolation -e . || pip_install --no-deps -e .
 echo "$req_hash" > "$STAMP"
 echo "install.sh: done. Activate with: source $VENV/bin/activate"
