@@ -1,0 +1,1 @@
+"""Training administration: settings, paths, statistics, logging, distributed helpers."""

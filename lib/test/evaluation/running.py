@@ -1,0 +1,178 @@
+"""Run trackers over a dataset: worker processes with explicit devices, resumable, with a failure summary.
+
+Fixes of the original runner (spec 7.4, 8.6 item 39): each worker gets its GPU from its worker index (not by
+parsing the process name); a failing sequence is reported in a summary at the end (and makes the exit code
+non-zero) while the other sequences still finish; finished sequences (result file present) are skipped, so an
+interrupted run resumes; a progress bar counts sequences.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Sequence as SequenceType
+
+import torch
+from tqdm import tqdm
+
+from lib.test.evaluation.data import Sequence
+from lib.test.evaluation.results import results_exist, write_results
+from lib.test.evaluation.tracker import Tracker
+
+__all__ = ["SequenceOutcome", "RunSummary", "resolve_device", "worker_device", "run_sequence", "run_dataset"]
+
+logger = logging.getLogger(__name__)
+
+_WORKER_DEVICE = "cpu"
+
+
+@dataclass
+class SequenceOutcome:
+    """What happened to one (sequence, tracker) pair."""
+
+    sequence: str
+    tracker: str
+    status: str  # 'done', 'skipped' (results existed) or 'failed'
+    frames: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    device: str = ""
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+@dataclass
+class RunSummary:
+    """All outcomes of a run, with the counts and the failures."""
+
+    outcomes: list[SequenceOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[SequenceOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def format(self) -> str:
+        lines = [f"{len(self.outcomes)} sequence runs in {self.seconds:.1f} s: {self.count('done')} done, "
+                 f"{self.count('skipped')} skipped (results existed), {self.count('failed')} failed."]
+        for o in self.failed:
+            lines.append(f"  FAILED {o.tracker} on {o.sequence}: {o.error}")
+        if self.failed:
+            lines.append("No result files were written for the failed sequences; fix the cause and rerun the "
+                         "same command (finished sequences are skipped).")
+        return "\n".join(lines)
+
+
+def resolve_device(device: str | None) -> str:
+    """'auto' (or None) -> 'cuda' when available, else 'cpu'; anything else is returned as given."""
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
+    """The device of worker ``worker_index``: GPUs are dealt round-robin over min(num_gpus, visible GPUs).
+
+    An explicit index ('cuda:1') pins every worker to that GPU; CPU stays CPU.
+    """
+    if device != "cuda":
+        return device
+    visible = torch.cuda.device_count()
+    count = max(1, min(num_gpus, visible) if visible else num_gpus)
+    return f"cuda:{worker_index % count}"
+
+
+def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = "cpu") -> SequenceOutcome:
+    """Run one tracker on one sequence and write its result files (skipped if they exist).
+
+    With ``debug`` > 0 (as the original) existing results are not skipped, nothing is written and errors are
+    raised instead of being reported.
+    """
+    base = tracker.result_base(seq)
+    label = tracker.label()
+    if not debug and results_exist(base):
+        return SequenceOutcome(seq.name, label, "skipped", device=device)
+    try:
+        output = tracker.run_sequence(seq, debug=debug, device=device)
+    except Exception as err:  # noqa: BLE001 - reported in the summary; the other sequences go on
+        if debug:
+            raise
+        logger.error("tracker %s failed on sequence %s:\n%s", label, seq.name, traceback.format_exc())
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return SequenceOutcome(seq.name, label, "failed", error=f"{type(err).__name__}: {message}", device=device)
+    times = output["time"]
+    outcome = SequenceOutcome(seq.name, label, "done", frames=len(times), seconds=float(sum(times)), device=device)
+    logger.debug("%s on %s: FPS %.1f", label, seq.name, outcome.fps)
+    if not debug:
+        write_results(base, output["target_bbox"], times)
+    return outcome
+
+
+def _init_worker(counter, device: str, num_gpus: int, torch_threads: int) -> None:
+    global _WORKER_DEVICE
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    _WORKER_DEVICE = worker_device(device, index, num_gpus)
+    if _WORKER_DEVICE.startswith("cuda"):
+        torch.cuda.set_device(torch.device(_WORKER_DEVICE))
+    torch.set_num_threads(torch_threads)
+
+
+def _run_task(task: tuple[Sequence, Tracker, int]) -> SequenceOutcome:
+    seq, tracker, debug = task
+    return run_sequence(seq, tracker, debug, device=_WORKER_DEVICE)
+
+
+def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker], debug: int = 0, threads: int = 0,
+                num_gpus: int = 8, device: str | None = "auto", progress: bool = True) -> RunSummary:
+    """Run every tracker on every sequence.
+
+    Args:
+        dataset: the sequences.
+        trackers: evaluation Trackers.
+        debug: debug level (> 0 runs in this process, raises errors and writes nothing).
+        threads: number of worker processes (0 = run here, one sequence after another).
+        num_gpus: GPUs to spread the workers over (device 'cuda').
+        device: 'auto', 'cpu', 'cuda' or 'cuda:<i>'.
+        progress: show a progress bar over sequences.
+    """
+    device = resolve_device(device)
+    tasks = [(seq, trk, debug) for seq, trk in product(dataset, trackers)]
+    summary = RunSummary()
+    start = time.perf_counter()
+    bar = tqdm(total=len(tasks), unit="seq", disable=not progress, dynamic_ncols=True)
+
+    def record(outcome: SequenceOutcome) -> None:
+        summary.outcomes.append(outcome)
+        bar.set_postfix(done=summary.count("done"), skipped=summary.count("skipped"),
+                        failed=summary.count("failed"), fps=f"{outcome.fps:.1f}", refresh=False)
+        bar.update(1)
+
+    try:
+        if threads <= 0 or debug:
+            local_device = device if device != "cuda" else "cuda:0"
+            for seq, trk, dbg in tasks:
+                record(run_sequence(seq, trk, dbg, device=local_device))
+        else:
+            ctx = mp.get_context("spawn")
+            counter = ctx.Value("i", 0)
+            torch_threads = max(1, (os.cpu_count() or 1) // threads) if device == "cpu" else 1
+            with ctx.Pool(threads, initializer=_init_worker,
+                          initargs=(counter, device, num_gpus, torch_threads)) as pool:
+                for outcome in pool.imap_unordered(_run_task, tasks, chunksize=1):
+                    record(outcome)
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,176 @@
+"""The evaluation Tracker: a tracker name + parameter name, its results folder, and running it on a sequence.
+
+``Tracker('ostrack', 'vitb_256_mae_ce_32x4_ep300')`` finds the tracker class and the parameter function in
+one registry (an unknown name lists the known ones). Objects are small and picklable, so the runner sends them
+to worker processes (spec 7.3).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from lib.test.evaluation.data import Sequence
+from lib.test.evaluation.results import result_base, tracker_results_dir
+from lib.test.utils.params import TrackerParams
+from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.errors import OSTrackError
+
+__all__ = ["TRACKERS", "UnknownTrackerError", "FrameReadError", "Tracker", "trackerlist", "track_sequence",
+           "read_image", "parameter_stem"]
+
+logger = logging.getLogger(__name__)
+
+#: tracker name -> ("module:TrackerClass", "module:parameters_function")
+TRACKERS = {
+    "ostrack": ("lib.test.tracker.ostrack:OSTrackTracker", "lib.test.parameter.ostrack:parameters"),
+}
+
+
+class UnknownTrackerError(OSTrackError, KeyError):
+    """A tracker name is not registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class FrameReadError(OSTrackError):
+    """A sequence frame could not be read."""
+
+
+def _load(target: str) -> Any:
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def parameter_stem(parameter_name: str) -> str:
+    """The results folder name for a parameter name (a YAML path gives its file stem)."""
+    path = Path(parameter_name)
+    return path.stem if path.suffix in (".yaml", ".yml") else parameter_name
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB (the colour order trackers are trained with)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FrameReadError(f"could not read the frame {path} (missing or not an image).")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class Tracker:
+    """A tracker configuration to evaluate.
+
+    Args:
+        name: tracker name in :data:`TRACKERS` (e.g. 'ostrack').
+        parameter_name: experiment config name (or YAML path) passed to the parameter function.
+        dataset_name: the dataset being run (informational).
+        run_id: optional run number; results go to ``<param>_<run_id:03d>``.
+        display_name: name used in tables and plots.
+        result_only: results live directly in ``<results_path>/<name>`` (third-party result folders).
+        checkpoint: explicit checkpoint path (overrides TEST.EPOCH resolution).
+        env_overrides: path-setting overrides from the command line (save_dir, data_dir, ...), re-applied in
+            worker processes.
+        tracker_class: use this class instead of the registry's (tests, plug-ins); it must be importable by
+            worker processes.
+        params: use these parameters instead of calling the parameter function.
+    """
+
+    def __init__(self, name: str, parameter_name: str, dataset_name: str | None = None, run_id: int | None = None,
+                 display_name: str | None = None, result_only: bool = False, checkpoint: str | None = None,
+                 env_overrides: dict | None = None, tracker_class: type | None = None,
+                 params: TrackerParams | None = None):
+        if tracker_class is None and name not in TRACKERS:
+            raise UnknownTrackerError(f"unknown tracker {name!r}; known trackers: {', '.join(sorted(TRACKERS))}.")
+        self.name = name
+        self.parameter_name = parameter_name
+        self.dataset_name = dataset_name
+        self.run_id = run_id
+        self.display_name = display_name
+        self.result_only = result_only
+        self.checkpoint = checkpoint
+        self.env_overrides = {k: str(v) for k, v in (env_overrides or {}).items() if v is not None}
+        self.tracker_class = tracker_class
+        self.params = params
+        self.results_dir = tracker_results_dir(self.env().results_path, name, parameter_stem(parameter_name),
+                                               run_id, result_only)
+
+    def env(self) -> EnvSettings:
+        return env_settings(**self.env_overrides)
+
+    def label(self) -> str:
+        """Display name, or name/param[_runid]."""
+        if self.display_name:
+            return self.display_name
+        run = "" if self.run_id is None else f"_{self.run_id:03d}"
+        return f"{self.name}/{parameter_stem(self.parameter_name)}{run}"
+
+    def result_base(self, seq: Sequence) -> Path:
+        """Base path of a sequence's result files (see lib.test.evaluation.results)."""
+        return result_base(self.results_dir, seq.dataset, seq.name)
+
+    def get_parameters(self) -> TrackerParams:
+        """Test parameters (raises CheckpointError when the checkpoint is missing)."""
+        if self.params is not None:
+            return self.params
+        params_fn = _load(TRACKERS[self.name][1])
+        return params_fn(self.parameter_name, checkpoint=self.checkpoint, env=self.env())
+
+    def create_tracker(self, params: TrackerParams, device: str = "cpu"):
+        cls = self.tracker_class or _load(TRACKERS[self.name][0])
+        return cls(params, device=device)
+
+    def run_sequence(self, seq: Sequence, debug: int | None = None, device: str = "cpu",
+                     params: TrackerParams | None = None) -> dict:
+        """Track a sequence; returns {'target_bbox': [[x, y, w, h], ...], 'time': [s, ...]} (frame 0 included).
+
+        Args:
+            seq: the sequence.
+            debug: debug level (default: the parameters' own).
+            device: torch device for the network.
+            params: parameters to use (default: :meth:`get_parameters`).
+        """
+        params = params or self.get_parameters()
+        params.debug = debug if debug is not None else params.get("debug", 0)
+        if params.debug:
+            # debug frames go to files (the original's visdom viewer is not a dependency here)
+            params.debug_dir = str(self.env().save_dir / "debug" / self.name / parameter_stem(self.parameter_name)
+                                   / seq.name)
+        tracker = self.create_tracker(params, device=device)
+        return track_sequence(tracker, seq)
+
+    def __repr__(self) -> str:
+        return f"Tracker({self.name!r}, {self.parameter_name!r}, run_id={self.run_id})"
+
+
+def track_sequence(tracker, seq: Sequence) -> dict:
+    """Run an initialised-per-sequence tracker over all frames; frame reading is not timed (as the original)."""
+    image = read_image(seq.frames[0])
+    init_info = seq.init_info()
+    start = time.perf_counter()
+    tracker.initialize(image, init_info)
+    boxes = [list(init_info["init_bbox"])]
+    times = [time.perf_counter() - start]
+    for frame_num, frame_path in enumerate(seq.frames[1:], start=1):
+        image = read_image(frame_path)
+        info = seq.frame_info(frame_num)
+        start = time.perf_counter()
+        out = tracker.track(image, info)
+        times.append(time.perf_counter() - start)
+        boxes.append([float(v) for v in out["target_bbox"]])
+    return {"target_bbox": boxes, "time": times}
+
+
+def trackerlist(name: str, parameter_name: str, dataset_name: str | None = None, run_ids=None,
+                display_name: str | None = None, result_only: bool = False, **kwargs) -> list[Tracker]:
+    """One Tracker per run id (None, an int, or a list of ints)."""
+    if run_ids is None or isinstance(run_ids, int):
+        run_ids = [run_ids]
+    return [Tracker(name, parameter_name, dataset_name, run_id, display_name, result_only, **kwargs)
+            for run_id in run_ids]

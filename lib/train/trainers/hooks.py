@@ -1,0 +1,174 @@
+"""Side effects of the training loop as small hooks (detectron2 style): validation, epoch statistics and
+tensorboard, LR schedule, checkpoints, wandb.
+
+A hook sees the trainer as ``self.trainer`` and may implement ``before_train``, ``after_train``,
+``before_epoch``, ``after_epoch``, ``before_step`` and ``after_step``. The trainer calls them in list order;
+the default list (see :meth:`LTRTrainer.build_hooks`) reproduces the original's order after an epoch:
+validation, statistics/tensorboard, LR step, checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lib.train.admin.multigpu import barrier
+from lib.train.trainers.checkpoint import Checkpointer, is_cadence_epoch
+
+if TYPE_CHECKING:
+    from lib.train.trainers.ltr_trainer import LTRTrainer
+
+__all__ = ["HookBase", "ValidationHook", "EpochStatsHook", "LRSchedulerHook", "CheckpointHook", "WandbHook"]
+
+logger = logging.getLogger(__name__)
+
+
+class HookBase:
+    """No-op base; ``trainer`` is set when the hook is registered."""
+
+    trainer: "LTRTrainer"
+
+    def before_train(self) -> None: ...
+
+    def after_train(self) -> None: ...
+
+    def before_epoch(self) -> None: ...
+
+    def after_epoch(self) -> None: ...
+
+    def before_step(self) -> None: ...
+
+    def after_step(self) -> None: ...
+
+
+class ValidationHook(HookBase):
+    """Cycle each non-training loader when ``epoch % loader.epoch_interval == 0`` (VAL_EPOCH_INTERVAL)."""
+
+    def __init__(self, loaders: list[Any]):
+        self.loaders = loaders
+
+    def after_epoch(self) -> None:
+        for loader in self.loaders:
+            if self.trainer.epoch % loader.epoch_interval == 0:
+                self.trainer.cycle_dataset(loader)
+
+
+class EpochStatsHook(HookBase):
+    """Close the epoch's statistics (reduced over ranks), log data-skip counts, write tensorboard (rank 0)."""
+
+    def __init__(self, tensorboard_dir: str | None, loader_names: list[str]):
+        self.tensorboard_dir = tensorboard_dir
+        self.loader_names = loader_names
+        self.writer = None
+
+    def before_train(self) -> None:
+        if self.tensorboard_dir is not None and self.trainer.settings.is_main:
+            from lib.train.admin.tensorboard import TensorboardWriter
+            self.writer = TensorboardWriter(self.tensorboard_dir, self.loader_names)
+
+    def after_epoch(self) -> None:
+        self.trainer.stats_new_epoch()
+        if self.writer is not None:
+            if self.trainer.epoch == 1:
+                self.writer.write_info(self.trainer.settings.script_name, self.trainer.settings.description)
+            self.writer.write_epoch(self.trainer.stats, self.trainer.epoch)
+
+    def after_train(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class LRSchedulerHook(HookBase):
+    """Step the epoch scheduler once after each epoch (matches OSTrack: after training and validation)."""
+
+    def after_epoch(self) -> None:
+        if self.trainer.lr_scheduler is not None:
+            self.trainer.lr_scheduler.step()
+
+
+class CheckpointHook(HookBase):
+    """Resume before training; save on the configured cadence after each epoch (main process only).
+
+    With ``settings.keep_resume_checkpoint`` every epoch is also saved, and the previous epoch's file is deleted
+    once the new one is on disk unless it belongs to the cadence, so a killed run loses at most the epoch in
+    progress while the folder ends up holding exactly the original's files.
+    """
+
+    def __init__(self, checkpointer: Checkpointer):
+        self.checkpointer = checkpointer
+
+    def _cadence(self, epoch: int) -> bool:
+        s = self.trainer.settings
+        return is_cadence_epoch(epoch, self.trainer.max_epochs, s.save_interval, s.save_epochs, s.save_last,
+                                s.save_every_epoch)
+
+    def before_train(self) -> None:
+        settings = self.trainer.settings
+        if settings.is_main:
+            self.checkpointer.remove_stale_temp_files()
+        barrier()
+        if not settings.load_latest:
+            logger.info("starting fresh (--fresh 1): existing checkpoints in %s are ignored",
+                        self.checkpointer.directory)
+            return
+        found = self.checkpointer.load_latest()
+        if found is None:
+            logger.info("no checkpoint in %s; training from epoch 1", self.checkpointer.directory)
+            return
+        path, state = found
+        self.trainer.load_state_dict(state, source=str(path))
+        self.trainer.last_checkpoint = str(path)
+        if self.trainer.epoch >= self.trainer.max_epochs:
+            logger.info("resumed from %s: all %d epochs are done already (TRAIN.EPOCH is %d); nothing to train",
+                        path, self.trainer.epoch, self.trainer.max_epochs)
+        else:
+            logger.info("resumed from %s: epoch %d done, continuing with epoch %d", path, self.trainer.epoch,
+                        self.trainer.epoch + 1)
+
+    def after_epoch(self) -> None:
+        epoch = self.trainer.epoch
+        keep = self._cadence(epoch)
+        if not (keep or self.trainer.settings.keep_resume_checkpoint):
+            return
+        if self.trainer.settings.is_main:
+            state = self.trainer.state_dict()
+            path = self.checkpointer.save(state, epoch)
+            logger.info("saved checkpoint %s", path)
+            previous = epoch - 1
+            if self.trainer.settings.keep_resume_checkpoint and previous >= 1 and not self._cadence(previous):
+                self.checkpointer.path(previous).unlink(missing_ok=True)
+            self.trainer.last_checkpoint = str(path)
+        else:
+            self.trainer.last_checkpoint = str(self.checkpointer.path(epoch))
+        # Other ranks must not race ahead and, e.g., resume from a file that is still being written.
+        barrier()
+
+
+class WandbHook(HookBase):
+    """Log the running averages to Weights & Biases every print interval (main process, ``--use_wandb 1``)."""
+
+    def __init__(self, run_name: str, directory: str, config: dict | None = None):
+        from lib.train.admin.wandb_writer import WandbWriter
+        WandbWriter.check_available()  # fail before training starts, not after the first epoch
+        self.run_name = run_name
+        self.directory = directory
+        self.config = config
+        self.writer = None
+
+    def before_train(self) -> None:
+        if not self.trainer.settings.is_main:
+            return
+        from lib.train.admin.wandb_writer import WandbWriter
+        # Created after resume, so the step continues from the checkpoint (the original restarted at 0).
+        self.writer = WandbWriter(self.run_name, self.directory, self.config,
+                                  resume_id=self.run_name.replace("/", "-"))
+
+    def after_step(self) -> None:
+        t = self.trainer
+        if self.writer is not None and t.loader_training and t.iter_in_epoch % t.settings.print_interval == 0:
+            samples = t.iteration * t.settings.batchsize * t.settings.world_size
+            self.writer.write_log(t.stats, t.epoch, step=samples)
+
+    def after_train(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,70 @@
+"""tracking/profile_model.py and the MAC counter."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lib.models.profiling import count_macs, count_params, measure_latency_interleaved
+from lib.utils.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_profile_script():
+    spec = importlib.util.spec_from_file_location("profile_model", ROOT / "tracking" / "profile_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_count_macs_of_linear_conv_and_attention():
+    linear = torch.nn.Linear(8, 16)
+    assert count_macs(lambda: linear(torch.randn(5, 8))) == 5 * 8 * 16
+    conv = torch.nn.Conv2d(3, 4, kernel_size=3, padding=1)
+    assert count_macs(lambda: conv(torch.randn(1, 3, 6, 6))) == 6 * 6 * 4 * 3 * 9
+    q = torch.randn(1, 2, 10, 4)  # (B, heads, N, head_dim): QK^T and AV, 2 * heads * N * N * d
+    assert count_macs(lambda: torch.nn.functional.scaled_dot_product_attention(q, q, q)) == 2 * 2 * 10 * 10 * 4
+
+
+def test_count_params_and_interleaved_latency():
+    model = torch.nn.Linear(3, 2)
+    model.bias.requires_grad_(False)
+    assert count_params(model) == (8, 6)
+    calls = []
+    results = measure_latency_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                                          torch.device("cpu"), iters=3, warmup=1)
+    assert calls == ["a", "b"] * 4
+    assert [r.name for r in results] == ["a", "b"] and all(len(r.times_ms) == 3 for r in results)
+
+
+def test_profile_model_reports_params_macs_and_latency(tmp_path, capsys):
+    config = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce", "CE_LOC": [3, 6, 9],
+                                                          "CE_KEEP_RATIO": [0.7, 0.7, 0.7],
+                                                          "CE_TEMPLATE_RANGE": "CTR_POINT"},
+                        "HEAD": {"NUM_CHANNELS": 64}},
+              "DATA": {"SEARCH": {"SIZE": 128}, "TEMPLATE": {"SIZE": 64}},
+              "TEST": {"SEARCH_SIZE": 128, "TEMPLATE_SIZE": 64}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    script = load_profile_script()
+    assert script.main(["--config", str(path), "--iters", "1", "--warmup", "0", "--precision", "both",
+                        "--attn", "sdpa", "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "params:" in text
+    macs = {line.split(":")[0]: float(line.split(":")[1].split()[0]) for line in text.splitlines()
+            if line.startswith("MACs")}
+    assert set(macs) == {"MACs CE", "MACs noCE"} and 0 < macs["MACs CE"] < macs["MACs noCE"]
+    for name in ("fp32 sdpa CE", "fp32 sdpa noCE", "bf16 sdpa CE", "bf16 sdpa noCE", "ratio bf16/fp32 sdpa CE"):
+        assert name in text
+    assert "explicit" not in text
+
+
+def test_profile_model_rejects_bad_arguments():
+    script = load_profile_script()
+    with pytest.raises(ConfigError, match="does not exist"):
+        script.main(["--config", "no_such_config", "--device", "cpu"])
+    with pytest.raises(ConfigError, match="--iters"):
+        script.main(["--config", "vitb_256_mae_ce_32x4_ep300", "--iters", "0", "--device", "cpu"])

@@ -1,0 +1,202 @@
+"""Benchmark one training step (forward + backward + clip + AdamW step) of a config, with AMP off and bfloat16 on,
+in one process, and optionally compare their loss curves on the synthetic dataset.
+
+Example (the figures in README.md):
+    python tracking/benchmark_train.py --config vitb_256_mae_ce_32x4_ep300 --batch 8 --device cpu
+    python tracking/benchmark_train.py --curve_iters 200          # + fp32 vs bf16 loss curves, small model
+
+Speed uses random crops of the config's sizes and a CE keep rate of CE_KEEP_RATIO[0] (the schedule's end);
+no pretrained weights are needed. Peak memory is the process's peak resident set size (reset per mode on Linux)
+on the CPU, or the peak allocated CUDA memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lib.config.ostrack.config import load_config
+from lib.models.ostrack import build_ostrack
+from lib.train.actors.ostrack import build_ostrack_actor
+from lib.train.admin.environment import env_settings
+from lib.train.admin.settings import Settings, settings_from_cfg
+from lib.train.optim import build_optimizer_scheduler
+from lib.train.trainers.ltr_trainer import LTRTrainer, move_to_device
+from lib.train.trainers.monitor import IterationTimer
+from lib.train.trainers.rng import seed_everything
+from lib.utils.cli import run_cli
+
+MODES = {"fp32": (False, "float16"), "bf16": (True, "bfloat16"), "fp16": (True, "float16")}
+
+# A small CE model on the synthetic data for the loss-curve comparison (the full model takes hours on a CPU).
+SMALL = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce"}, "HEAD": {"NUM_CHANNELS": 64}},
+         "DATA": {"SEARCH": {"SIZE": 128}, "TEMPLATE": {"SIZE": 64},
+                  "TRAIN": {"DATASETS_NAME": ["SYNTHETIC_train"], "DATASETS_RATIO": [1]},
+                  "VAL": {"DATASETS_NAME": ["SYNTHETIC_val"], "DATASETS_RATIO": [1]}},
+         "TRAIN": {"CE_START_EPOCH": 0, "CE_WARM_EPOCH": 1}}
+
+
+class _Batches:
+    """A loader over a fixed list of batches (the attributes the trainer reads)."""
+
+    name, training, epoch_interval, stack_dim = "train", True, 1, 1
+
+    def __init__(self, batches: list):
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+def _random_batch(cfg: Any, batch: int, generator: torch.Generator) -> dict:
+    zs, xs = cfg.DATA.TEMPLATE.SIZE, cfg.DATA.SEARCH.SIZE
+    xy = torch.rand(1, batch, 2, generator=generator) * 0.5 + 0.2
+    wh = torch.rand(1, batch, 2, generator=generator) * 0.2 + 0.1
+    return {"template_images": torch.randn(1, batch, 3, zs, zs, generator=generator),
+            "search_images": torch.randn(1, batch, 3, xs, xs, generator=generator),
+            "template_anno": torch.tensor([0.25, 0.25, 0.5, 0.5]).expand(1, batch, 4).clone(),
+            "search_anno": torch.cat([xy, wh], dim=-1)}
+
+
+def _reset_peak_rss() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM
+    except OSError:
+        pass
+
+
+def _peak_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _trainer(cfg: Any, device: torch.device, mode: str, net: torch.nn.Module | None = None) -> LTRTrainer:
+    amp, dtype = MODES[mode]
+    if net is None:
+        net = build_ostrack(cfg, training=True).to(device)
+    optimizer, scheduler = build_optimizer_scheduler(cfg, net)
+    settings = settings_from_cfg(Settings(save_dir=Path("."), device=device, progress_bar=False), cfg)
+    settings = dataclasses.replace(settings, amp=amp, amp_dtype=dtype)
+    return LTRTrainer(build_ostrack_actor(cfg, net), [], optimizer, settings, scheduler, hooks=[])
+
+
+def _step(trainer: LTRTrainer, batch: dict, epoch: int, timer: IterationTimer) -> float:
+    timer.mark("data")
+    data = move_to_device(batch, trainer.device)
+    timer.mark("transfer")
+    data["epoch"] = epoch
+    trainer.actor.train(True)
+    with trainer.autocast():
+        loss, stats = trainer.actor(data)
+    timer.mark("forward")
+    trainer.optimize(loss, timer)
+    timer.end_iteration(batch["search_images"].shape[1])
+    return stats["Loss/total"]
+
+
+def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int, iters: int, warmup: int) -> None:
+    seed_everything(0)
+    net = build_ostrack(cfg, training=True).to(device)
+    epoch = cfg.TRAIN.CE_START_EPOCH + cfg.TRAIN.CE_WARM_EPOCH  # full candidate elimination
+    generator = torch.Generator().manual_seed(0)
+    batches = [_random_batch(cfg, batch, generator) for _ in range(warmup + iters)]
+    results = {}
+    for mode in modes:
+        trainer = _trainer(cfg, device, mode, net)
+        _reset_peak_rss()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        for b in batches[:warmup]:
+            _step(trainer, b, epoch, IterationTimer(device))
+        step_times, fwd_bwd = [], []
+        for b in batches[warmup:]:
+            timer = IterationTimer(device)
+            start = time.perf_counter()
+            _step(trainer, b, epoch, timer)
+            step_times.append(time.perf_counter() - start)
+            fwd_bwd.append(timer.totals["forward"] + timer.totals["backward"])
+        results[mode] = (statistics.median(step_times), statistics.median(fwd_bwd), _peak_mib(device))
+        print(f"{mode:>5}: {1 / statistics.mean(step_times):.3f} it/s, median step {results[mode][0]:.2f} s "
+              f"(forward+backward {results[mode][1]:.2f} s), peak memory {results[mode][2]:.0f} MiB", flush=True)
+    if "fp32" in results and "bf16" in results:
+        print(f"bf16 speed-up over fp32 (median step): {results['fp32'][0] / results['bf16'][0]:.2f}x")
+
+
+def loss_curves(cfg: Any, device: torch.device, iters: int, batch: int) -> None:
+    from lib.train.data.build import build_dataloaders
+    from lib.train.dataset.synthetic_generator import ensure_synthetic_dataset
+
+    env = env_settings()
+    ensure_synthetic_dataset(env.synthetic_dir)
+    cfg = cfg.clone()
+    cfg.TRAIN.BATCH_SIZE = batch
+    cfg.DATA.TRAIN.SAMPLE_PER_EPOCH = iters * batch
+    loader, _ = build_dataloaders(cfg, env, num_workers=0, seed=0)
+    loader.set_epoch(1)
+    batches = list(loader)[:iters]
+    curves = {}
+    for mode in ("fp32", "bf16"):
+        seed_everything(0)
+        trainer = _trainer(cfg, device, mode)
+        start = time.perf_counter()
+        curves[mode] = [_step(trainer, b, 1, IterationTimer(device)) for b in batches]
+        print(f"{mode:>5}: {iters} iterations in {time.perf_counter() - start:.1f} s; mean loss of the last 50: "
+              f"{statistics.mean(curves[mode][-50:]):.4f}", flush=True)
+    window = 20
+    deviations = []
+    for k in range(0, iters - window + 1, window):
+        ref = statistics.mean(curves["fp32"][k:k + window])
+        deviations.append(abs(statistics.mean(curves["bf16"][k:k + window]) - ref) / ref)
+    print("bf16 vs fp32 loss, relative difference of 20-iteration means: "
+          + " ".join(f"{d * 100:.1f}%" for d in deviations) + f" (max {max(deviations) * 100:.1f}%)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="vitb_256_mae_ce_32x4_ep300", help="config for the speed benchmark")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--iters", type=int, default=5, help="timed iterations per mode")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per mode")
+    parser.add_argument("--modes", default="fp32,bf16", help="comma-separated: fp32, bf16, fp16 (CUDA only)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--curve_iters", type=int, default=0, help="also compare fp32/bf16 loss curves (0: skip)")
+    parser.add_argument("--curve_batch", type=int, default=8)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+    cfg = load_config(args.config, overrides={"MODEL": {"PRETRAIN_FILE": ""}})
+    print(f"speed: {args.config}, batch {args.batch}, forward + backward + clip + AdamW step, "
+          f"{args.iters} timed iterations after {args.warmup} warm-up")
+    benchmark_speed(cfg, device, args.modes.split(","), args.batch, args.iters, args.warmup)
+    if args.curve_iters:
+        small = load_config(args.config, overrides=SMALL)
+        print(f"loss curves: {args.curve_iters} iterations of a small CE model (vit_tiny, 128/64) on the synthetic "
+              f"data, batch {args.curve_batch}")
+        loss_curves(small, device, args.curve_iters, args.curve_batch)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,124 @@
+"""Profile the OSTrack model: parameters, MACs and batch-1 latency, with and without candidate elimination.
+
+Usage (from anywhere; the config is resolved from the project root)::
+
+    python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300 \
+        --precision both --attn both --device cpu --threads 2 --iters 30 --warmup 5
+
+The forward is the tracker's call: a (1, 3, T, T) template and a (1, 3, S, S) search crop with TEST sizes
+and the CE template mask of the config. "with CE" uses the per-layer keep ratios, "without CE" passes keep
+rate 1.0 (no elimination). Timings of all variants are interleaved (one forward of each per round) so
+that machine noise affects them alike; the median is reported. Unlike the original script, the model is in
+eval mode (spec 8.1 item 9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import torch
+
+from lib.config.ostrack.config import load_config
+from lib.models.ostrack import build_ostrack
+from lib.models.ostrack.vit_ce import VisionTransformerCE
+from lib.models.profiling import autocast_context, count_macs, count_params, measure_latency_interleaved
+from lib.utils.ce_utils import generate_mask_cond
+from lib.utils.cli import run_cli
+from lib.utils.errors import ConfigError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Parameters, MACs and latency of the OSTrack model.")
+    parser.add_argument("--script", type=str, default="ostrack", choices=["ostrack"], help="training script name")
+    parser.add_argument("--config", type=str, default="vitb_256_mae_ce_32x4_ep300",
+                        help="config name under experiments/<script>/ or a path to a YAML file")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="fp32",
+                        help="fp32, bf16 autocast, or both (interleaved)")
+    parser.add_argument("--attn", choices=["sdpa", "explicit", "both"], default="both",
+                        help="attention implementation(s) to time")
+    parser.add_argument("--device", type=str, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if "
+                                                                 "available, else cpu)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    parser.add_argument("--iters", type=int, default=50, help="timed forwards per variant")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed forwards per variant first")
+    parser.add_argument("--no_macs", action="store_true", help="skip MAC counting")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.iters < 1 or args.warmup < 0:
+        raise ConfigError(f"--iters must be >= 1 and --warmup >= 0, got {args.iters} and {args.warmup}.")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {args.device} was given but CUDA is not available; use --device cpu.")
+    cfg = load_config(args.config, script=args.script)
+
+    torch.manual_seed(0)
+    model = build_ostrack(cfg, training=False).to(device).eval()
+    t_sz, s_sz = cfg.TEST.TEMPLATE_SIZE, cfg.TEST.SEARCH_SIZE
+    template = torch.randn(1, 3, t_sz, t_sz, device=device)
+    search = torch.randn(1, 3, s_sz, s_sz, device=device)
+    bb = cfg.MODEL.BACKBONE
+    has_ce = isinstance(model.backbone, VisionTransformerCE) and bool(bb.CE_LOC)
+    # The tracker builds the mask with the DATA template size (the size the model was built for).
+    mask = generate_mask_cond(bb.CE_TEMPLATE_RANGE, 1, cfg.DATA.TEMPLATE.SIZE, bb.STRIDE, device,
+                              torch.tensor([[0.25, 0.25, 0.5, 0.5]], device=device))
+    ce_modes = {"CE": None, "noCE": 1.0} if has_ce else {"": None}
+
+    total, trainable = count_params(model)
+    print(f"config {args.config}: backbone {bb.TYPE}, template {t_sz}, search {s_sz}, device {device}, "
+          f"threads {torch.get_num_threads()}")
+    print(f"params: {total / 1e6:.2f} M total ({trainable / 1e6:.2f} M trainable; the rest are the unused "
+          f"cls_token and 224-grid pos_embed kept for checkpoint compatibility)")
+    if not args.no_macs:
+        for ce_name, rate in ce_modes.items():
+            macs = count_macs(lambda: model(template, search, ce_template_mask=mask, ce_keep_rate=rate))
+            print(f"MACs {ce_name or 'forward'}: {macs / 1e9:.2f} G")
+
+    attns = ["sdpa", "explicit"] if args.attn == "both" else [args.attn]
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    models = {}
+    for attn in attns:
+        models[attn] = copy.deepcopy(model)
+        models[attn].set_attn_impl(attn)
+    del model
+
+    variants, boxes = {}, {}
+    for precision in precisions:
+        for attn in attns:
+            for ce_name, rate in ce_modes.items():
+                name = " ".join(x for x in (precision, attn, ce_name) if x)
+
+                def run(m=models[attn], p=precision, r=rate, n=name):
+                    with autocast_context(device, p):
+                        boxes[n] = m(template, search, ce_template_mask=mask, ce_keep_rate=r)["pred_boxes"]
+                variants[name] = run
+    results = measure_latency_interleaved(variants, device, iters=args.iters, warmup=args.warmup)
+    by_name = {r.name: r for r in results}
+    print(f"batch-1 latency, median of {args.iters} interleaved runs after {args.warmup} warm-up rounds:")
+    for r in results:
+        print(f"  {r.name:<22} median {r.median_ms:8.2f} ms  mean {r.mean_ms:8.2f} ms  "
+              f"({1000 / r.median_ms:6.1f} FPS)")
+    for precision in precisions:
+        for ce_name in ce_modes:
+            if "sdpa" in attns and "explicit" in attns:
+                s = by_name[" ".join(x for x in (precision, "sdpa", ce_name) if x)]
+                e = by_name[" ".join(x for x in (precision, "explicit", ce_name) if x)]
+                print(f"  ratio sdpa/explicit {precision} {ce_name}: {s.median_ms / e.median_ms:.3f}")
+    if len(precisions) == 2:
+        for attn in attns:
+            for ce_name in ce_modes:
+                f = " ".join(x for x in ("fp32", attn, ce_name) if x)
+                b = " ".join(x for x in ("bf16", attn, ce_name) if x)
+                diff = (boxes[f].float() - boxes[b].float()).abs().max().item()
+                print(f"  ratio bf16/fp32 {attn} {ce_name}: {by_name[b].median_ms / by_name[f].median_ms:.3f}  "
+                      f"(max |pred_boxes diff| {diff:.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
