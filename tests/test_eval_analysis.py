@@ -21,15 +21,6 @@ from lib.train.admin.environment import PROJECT_ROOT, env_settings
 NAMES = ["GOT-10k_Val_000001", "GOT-10k_Val_000002", "GOT-10k_Val_000003"]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
-
-
 @pytest.fixture
 def setup(tmp_path):
     """A GOT-10k val fixture (6 frames per sequence, real images) and results of two trackers."""

@@ -15,15 +15,6 @@ from lib.train.admin.environment import env_settings
 from lib.utils.errors import DatasetNotFoundError
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
-
-
 @pytest.fixture
 def env(tmp_path):
     return env_settings(data_dir=str(tmp_path / "data"), save_dir=str(tmp_path / "out"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import runpy
 from pathlib import Path
 
@@ -22,24 +21,6 @@ from lib.test.utils.params import TrackerParams
 from lib.train.admin.environment import PROJECT_ROOT, env_settings
 
 TEST_PY = PROJECT_ROOT / "tracking" / "test.py"
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
-
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 
 class ShiftTracker(BaseTracker):
@@ -97,7 +78,7 @@ def test_result_format_truncates_to_int_and_one_path_function(tmp_path):
 
 
 def test_unknown_tracker_and_sequence_are_clear_errors(tmp_path, synthetic_root):
-    with pytest.raises(UnknownTrackerError, match="known trackers: ostrack"):
+    with pytest.raises(UnknownTrackerError, match="known trackers: first_box, ostrack"):
         Tracker("ostrak", "cfg")
     main = runpy.run_path(str(TEST_PY), run_name="test_py")["main"]
     args = ["ostrack", "vitb_256_mae_ce_32x4_ep300", "--dataset", "synthetic_val", "--data_dir",

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from lib.config.ostrack.config import get_defaults, merge_config
+from lib.models.layers.head import CenterPredictor
 from lib.models.layers.tokens import combine_tokens, recover_tokens
 from lib.models.ostrack import OSTrack, build_ostrack
 from lib.models.ostrack.registry import BACKBONES, HEADS
 from lib.utils.errors import CheckpointError, ConfigError
+
 
 TINY = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce", "CE_LOC": [3, 6, 9],
                                                     "CE_KEEP_RATIO": [0.7, 0.7, 0.7],
@@ -42,8 +44,9 @@ def _fast_random_init(model: torch.nn.Module) -> None:
 @pytest.mark.parametrize("backbone", BACKBONES.names())
 @pytest.mark.parametrize("head", HEADS.names())
 def test_every_registered_backbone_and_head_runs(backbone, head):
-    cfg = make_cfg({"MODEL": {"BACKBONE": {"TYPE": backbone}, "HEAD": {"TYPE": head}}})
-    if "tiny" in backbone:
+    # CE after blocks 1, 3 and 5 fits every depth (the 6-block nano size too)
+    cfg = make_cfg({"MODEL": {"BACKBONE": {"TYPE": backbone, "CE_LOC": [1, 3, 5]}, "HEAD": {"TYPE": head}}})
+    if "tiny" in backbone or "nano" in backbone:
         model = build_ostrack(cfg, training=False)
     else:
         with torch.device("meta"):
@@ -54,7 +57,8 @@ def test_every_registered_backbone_and_head_runs(backbone, head):
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(2, 3, 64, 64, device=device), torch.randn(2, 3, 128, 128, device=device))
-    sizes = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12), "large": (1024, 24, 16)}
+    sizes = {"nano": (128, 6, 4), "tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12),
+             "large": (1024, 24, 16)}
     dim = model.backbone.embed_dim
     assert (dim, len(model.backbone.blocks), model.backbone.num_heads) == sizes[backbone.split("_")[1]]
     assert out["pred_boxes"].shape == (2, 1, 4)
@@ -79,9 +83,11 @@ def test_unknown_backbone_and_head_list_the_known_ones():
             build_ostrack(make_cfg({"MODEL": {"HEAD": {"TYPE": head}}}), training=False)
 
 
-def test_ce_with_a_non_direct_cat_mode_is_a_config_error():
+def test_ce_with_a_non_direct_cat_mode_or_a_layer_beyond_the_depth_is_a_config_error():
     with pytest.raises(ConfigError, match="CAT_MODE"):
         build_ostrack(make_cfg({"MODEL": {"BACKBONE": {"CAT_MODE": "template_central"}}}), training=False)
+    with pytest.raises(ConfigError, match="CE_LOC"):
+        build_ostrack(make_cfg({"MODEL": {"BACKBONE": {"TYPE": "vit_nano_patch16_224_ce"}}}), training=False)
 
 
 def test_unused_original_parameters_are_frozen_and_everything_else_gets_gradients():
@@ -211,3 +217,20 @@ def test_ostrack_checkpoint_as_pretrain_file_initialises_the_whole_model(tmp_pat
     assert torch.equal(model.state_dict()["backbone.blocks.3.mlp.fc1.weight"],
                        source.state_dict()["backbone.blocks.3.mlp.fc1.weight"])
     assert "box_head.conv5_size.bias" in caplog.text
+
+
+def test_center_head_decodes_the_box_at_the_first_peak_cell_corner():
+    head = CenterPredictor(inplanes=8, channel=16, feat_sz=8, stride=16)
+    score = torch.zeros(1, 1, 8, 8)
+    score[0, 0, 2, 5] = score[0, 0, 6, 1] = 0.9  # a tie: the first maximum in raster order wins
+    size = torch.zeros(1, 2, 8, 8)
+    size[0, :, 2, 5] = torch.tensor([0.3, 0.4])
+    offset = torch.zeros(1, 2, 8, 8)
+    offset[0, :, 2, 5] = torch.tensor([0.25, 0.5])
+    box, peak = head.cal_bbox(score, size, offset, return_score=True)
+    # matches OSTrack: cx = (col + offset_x) / fs with the cell's corner, not its centre
+    assert box.tolist() == [[pytest.approx(5.25 / 8), pytest.approx(2.5 / 8), pytest.approx(0.3), pytest.approx(0.4)]]
+    assert peak.item() == pytest.approx(0.9)
+    score_map, _, size_map, offset_map = head(torch.randn(2, 8, 8, 8))
+    assert score_map.min() >= 1e-4 and score_map.max() <= 1 - 1e-4 and size_map.min() >= 1e-4
+    assert offset_map.shape == (2, 2, 8, 8)

@@ -11,11 +11,11 @@ from lib.models.ostrack import build_ostrack
 from lib.utils.ce_utils import adjust_keep_rate, generate_mask_cond
 
 
-def tiny_model(template_range: str = "CTR_POINT", keep=(0.7, 0.7, 0.7)):
+def tiny_model():
     cfg = get_defaults()
     merge_config(cfg, {"MODEL": {"PRETRAIN_FILE": "",
                                  "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce", "CE_LOC": [3, 6, 9],
-                                              "CE_KEEP_RATIO": list(keep), "CE_TEMPLATE_RANGE": template_range}},
+                                              "CE_KEEP_RATIO": [0.7, 0.7, 0.7], "CE_TEMPLATE_RANGE": "CTR_POINT"}},
                        "DATA": {"SEARCH": {"SIZE": 256}, "TEMPLATE": {"SIZE": 128}}})
     torch.manual_seed(0)
     return build_ostrack(cfg.freeze(), training=False).eval()

@@ -16,6 +16,7 @@ import torch
 from lib.config.ostrack.config import get_defaults, list_configs, load_config, merge_config
 from lib.models.ostrack import build_ostrack
 
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_KEYS = ("pred_boxes", "score_map", "size_map", "offset_map", "backbone_feat")
 

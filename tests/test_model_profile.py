@@ -10,6 +10,7 @@ import yaml
 from lib.models.profiling import count_macs, count_params, measure_latency_interleaved
 from lib.utils.errors import ConfigError
 
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

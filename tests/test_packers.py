@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import zipfile
 
 import pytest
@@ -11,15 +10,6 @@ from lib.test.evaluation.results import dataset_results_dir, tracker_results_dir
 from lib.test.utils import transform_got10k, transform_trackingnet
 from lib.test.utils.packing import ExpectedSequences, SubmissionError, pack_got10k, pack_trackingnet
 from lib.train.admin.environment import env_settings
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
 
 
 def fill(folder, names, rows=3, times=True, value="10\t20\t30.5\t40"):

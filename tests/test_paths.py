@@ -3,22 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from lib.train.admin.environment import PROJECT_ROOT, env_settings
 from lib.utils.errors import DatasetNotFoundError, PathSettingsError
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    # Point the optional settings file at a path that does not exist unless a test writes it.
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
 
 
 def test_defaults_are_under_the_project_root(tmp_path):
@@ -36,6 +25,7 @@ def test_defaults_are_under_the_project_root(tmp_path):
 
 def test_precedence_flag_env_file_default(tmp_path, monkeypatch):
     settings = tmp_path / "settings.yaml"
+    monkeypatch.setenv("OSTRACK_SETTINGS", str(settings))
     settings.write_text(f"data_dir: {tmp_path / 'from_file'}\nsave_dir: {tmp_path / 'out_file'}\n"
                         f"lasot_dir: {tmp_path / 'lasot_file'}\n")
     env = env_settings()
@@ -76,6 +66,7 @@ def test_missing_dataset_dir_error_says_how_to_fix(tmp_path):
 
 def test_bad_settings_file_and_keys(tmp_path, monkeypatch):
     settings = tmp_path / "settings.yaml"
+    monkeypatch.setenv("OSTRACK_SETTINGS", str(settings))
     settings.write_text("data_dri: /x\n")
     with pytest.raises(PathSettingsError, match="unknown setting 'data_dri'.*Did you mean 'data_dir'"):
         env_settings()

@@ -4,7 +4,6 @@ test parameters and checkpoint resolution; a tiny real model over a synthetic se
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -32,24 +31,6 @@ TINY = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_22
         "DATA": {"SEARCH": {"SIZE": 64, "FACTOR": 4.0}, "TEMPLATE": {"SIZE": 32},
                  "MEAN": [0.5, 0.4, 0.3], "STD": [0.25, 0.2, 0.1]},
         "TEST": {"SEARCH_SIZE": 64, "TEMPLATE_SIZE": 32, "SEARCH_FACTOR": 4.0, "TEMPLATE_FACTOR": 2.0, "EPOCH": 7}}
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
-
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 
 def tiny_cfg():

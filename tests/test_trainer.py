@@ -1,6 +1,7 @@
 """The training loop on a tiny model: log line, statistics, non-finite steps, checkpoints and their cadence,
 AMP on the CPU."""
 
+import argparse
 import logging
 import re
 
@@ -117,17 +118,21 @@ def test_truncated_newest_checkpoint_is_reported_and_skipped(tmp_path, caplog):
     trainer.train(2)
     newest = tmp_path / CKPT / "TinyNet_ep0002.pth.tar"
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])
+    # An original-style checkpoint (pickled Python objects) is not resumed from either.
+    torch.save({"net": {}, "epoch": 3, "settings": argparse.Namespace(env="x")}, newest.with_name("TinyNet_ep0003.pth.tar"))
     caplog.set_level(logging.INFO)
     resumed = make_trainer(tmp_path, save_every_epoch=True)
     resumed.train(3)
     messages = _messages(caplog)
-    assert any("skipping checkpoint" in m and "TinyNet_ep0002.pth.tar" in m for m in messages)
+    assert any("skipping checkpoint" in m and "TinyNet_ep0002.pth.tar" in m and "truncated" in m for m in messages)
+    assert any("skipping checkpoint" in m and "TinyNet_ep0003.pth.tar" in m and "pickled" in m for m in messages)
     assert any(m.startswith("resumed from") and "TinyNet_ep0001.pth.tar" in m for m in messages)
     assert resumed.epoch == 3 and [m for m in messages if m.startswith("[train: 2, 8 / 8]")]
     reference = make_trainer(tmp_path / "reference")
     reference.train(3)
     for name, value in final_parameters(reference).items():
         assert torch.equal(final_parameters(resumed)[name], value), name
+    assert resumed.stats["train"]["Loss/total"].history == reference.stats["train"]["Loss/total"].history
 
 
 def test_fresh_start_ignores_existing_checkpoints(tmp_path, caplog):
@@ -137,6 +142,10 @@ def test_fresh_start_ignores_existing_checkpoints(tmp_path, caplog):
     trainer.train(1)
     assert any("starting fresh" in m for m in _messages(caplog))
     assert trainer.epoch == 1 and any(m.startswith("[train: 1, 8 / 8]") for m in _messages(caplog))
+    # The earlier run's file was moved aside, so a later resume cannot mix the two runs.
+    (previous,) = (tmp_path / CKPT).glob("previous_*")
+    assert [p.name for p in previous.iterdir()] == ["TinyNet_ep0001.pth.tar"]
+    assert [p.name for p in (tmp_path / CKPT).glob("*.pth.tar")] == ["TinyNet_ep0001.pth.tar"]
 
 
 def test_checkpoint_from_another_model_is_a_clear_error(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 
 import cv2
@@ -15,24 +14,6 @@ from lib.test.evaluation.video import VideoError, run_video
 from lib.train.admin.environment import PROJECT_ROOT
 
 N_FRAMES = 8
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("OSTRACK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OSTRACK_SETTINGS", str(tmp_path / "settings.yaml"))
-    (tmp_path / "settings.yaml").write_text("{}\n")
-
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 
 @pytest.fixture

@@ -112,7 +112,8 @@ def _step(trainer: LTRTrainer, batch: dict, epoch: int, timer: IterationTimer) -
     return stats["Loss/total"]
 
 
-def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int, iters: int, warmup: int) -> None:
+def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int, iters: int, warmup: int,
+                    skip_warmup: tuple[str, ...] = ()) -> None:
     seed_everything(0)
     net = build_ostrack(cfg, training=True).to(device)
     epoch = cfg.TRAIN.CE_START_EPOCH + cfg.TRAIN.CE_WARM_EPOCH  # full candidate elimination
@@ -124,7 +125,7 @@ def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int
         _reset_peak_rss()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        for b in batches[:warmup]:
+        for b in batches[:0 if mode in skip_warmup else warmup]:
             _step(trainer, b, epoch, IterationTimer(device))
         step_times, fwd_bwd = [], []
         for b in batches[warmup:]:
@@ -176,6 +177,8 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=5, help="timed iterations per mode")
     parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per mode")
     parser.add_argument("--modes", default="fp32,bf16", help="comma-separated: fp32, bf16, fp16 (CUDA only)")
+    parser.add_argument("--skip_warmup", default="", help="modes timed without warm-up (e.g. bf16 on CPUs where one "
+                                                          "emulated bf16 step takes minutes)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--curve_iters", type=int, default=0, help="also compare fp32/bf16 loss curves (0: skip)")
@@ -189,7 +192,8 @@ def main() -> int:
     cfg = load_config(args.config, overrides={"MODEL": {"PRETRAIN_FILE": ""}})
     print(f"speed: {args.config}, batch {args.batch}, forward + backward + clip + AdamW step, "
           f"{args.iters} timed iterations after {args.warmup} warm-up")
-    benchmark_speed(cfg, device, args.modes.split(","), args.batch, args.iters, args.warmup)
+    benchmark_speed(cfg, device, args.modes.split(","), args.batch, args.iters, args.warmup,
+                    tuple(filter(None, args.skip_warmup.split(","))))
     if args.curve_iters:
         small = load_config(args.config, overrides=SMALL)
         print(f"loss curves: {args.curve_iters} iterations of a small CE model (vit_tiny, 128/64) on the synthetic "

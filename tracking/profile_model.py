@@ -22,7 +22,8 @@ import torch
 from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
 from lib.models.ostrack.vit_ce import VisionTransformerCE
-from lib.models.profiling import autocast_context, count_macs, count_params, measure_latency_interleaved
+from lib.models.profiling import (autocast_context, count_macs, count_params, cpu_has_fast_bf16,
+                                   measure_latency_interleaved)
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
 
     attns = ["sdpa", "explicit"] if args.attn == "both" else [args.attn]
     precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    if "bf16" in precisions and device.type == "cpu" and not cpu_has_fast_bf16():
+        print(f"note: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16 support "
+              f"(AVX512-BF16/AMX), so bf16 matrix products are emulated and slower than fp32.")
     models = {}
     for attn in attns:
         models[attn] = copy.deepcopy(model)

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "autocast_context"]
+__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "autocast_context",
+           "cpu_has_fast_bf16"]
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:
@@ -45,6 +46,15 @@ def count_macs(fn: Callable[[], Any]) -> int:
     with torch.inference_mode(), FlopCounterMode(display=False, custom_mapping=_custom_flop_mapping()) as counter:
         fn()
     return counter.get_total_flops() // 2
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN can run bf16 natively on this CPU (AVX512-BF16 or AMX); otherwise bf16 is emulated."""
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(check()) if check is not None else False
+    except RuntimeError:
+        return False
 
 
 def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

@@ -77,7 +77,7 @@ def run_training(args: argparse.Namespace) -> None:
     device = resolve_device(args.device, info.local_rank)
     init_distributed(info, device)
     try:
-        _set_determinism(bool(getattr(args, "cudnn_benchmark", 0)))
+        _configure_backends(bool(getattr(args, "cudnn_benchmark", 0)))
         seed_everything(args.seed + max(info.rank, 0))
         env = env_settings(save_dir=args.save_dir, data_dir=args.data_dir, pretrained_dir=args.pretrained_dir)
         settings = Settings(save_dir=env.save_dir, script_name=args.script, config_name=Path(cfg_file).stem,
@@ -94,7 +94,7 @@ def run_training(args: argparse.Namespace) -> None:
         cleanup_distributed()
 
 
-def _set_determinism(benchmark: bool) -> None:
+def _configure_backends(benchmark: bool) -> None:
     # The original set benchmark from a type=bool flag, then seeding forced benchmark off and deterministic on
     # (spec 8.1 item 5); here the 0/1 flag decides.
     torch.backends.cudnn.benchmark = benchmark

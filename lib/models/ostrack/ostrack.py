@@ -121,7 +121,7 @@ def build_ostrack(cfg: Any, training: bool = True, pretrained_dir: str | os.Path
 
     Raises:
         ConfigError: unknown MODEL.BACKBONE.TYPE or MODEL.HEAD.TYPE (the message lists the known ones), or a
-            CAT_MODE other than "direct" with CE.
+            CAT_MODE other than "direct" with CE, or CE_LOC entries beyond the backbone's depth.
         CheckpointError: a pretrained file is missing (the message names where it was looked for) or does not
             fit the backbone.
     """
@@ -146,11 +146,15 @@ def build_ostrack(cfg: Any, training: bool = True, pretrained_dir: str | os.Path
                 f"point --pretrained_dir / OSTRACK_PRETRAINED_DIR at its folder, or set MODEL.PRETRAIN_FILE to "
                 f"'' to train from random weights.")
 
-    backbone = make_backbone(
-        template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE, patch_size=stride,
-        drop_path_rate=cfg.TRAIN.DROP_PATH_RATE, cat_mode=bb.CAT_MODE, sep_seg=bb.SEP_SEG,
-        return_inter=cfg.MODEL.RETURN_INTER, return_stages=cfg.MODEL.RETURN_STAGES, attn_impl=attn_impl,
-        ce_loc=bb.CE_LOC, ce_keep_ratio=bb.CE_KEEP_RATIO)
+    try:
+        backbone = make_backbone(
+            template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE, patch_size=stride,
+            drop_path_rate=cfg.TRAIN.DROP_PATH_RATE, cat_mode=bb.CAT_MODE, sep_seg=bb.SEP_SEG,
+            return_inter=cfg.MODEL.RETURN_INTER, return_stages=cfg.MODEL.RETURN_STAGES, attn_impl=attn_impl,
+            ce_loc=bb.CE_LOC, ce_keep_ratio=bb.CE_KEEP_RATIO)
+    except ValueError as err:  # e.g. a CE_LOC beyond the backbone's depth
+        raise ConfigError(f"MODEL.BACKBONE ({bb.TYPE}, CE_LOC={list(bb.CE_LOC)}, "
+                          f"CE_KEEP_RATIO={list(bb.CE_KEEP_RATIO)}): {err}.") from None
     if mae_path is not None:
         load_pretrained_backbone(backbone, mae_path)
 

@@ -16,7 +16,8 @@ BACKBONES: Registry[vit.VisionTransformer] = Registry("backbone", "MODEL.BACKBON
 for _fn in (vit.vit_base_patch16_224, vit_ce.vit_base_patch16_224_ce,
             vit.vit_large_patch16_224, vit_ce.vit_large_patch16_224_ce,
             vit.vit_small_patch16_224, vit_ce.vit_small_patch16_224_ce,
-            vit.vit_tiny_patch16_224, vit_ce.vit_tiny_patch16_224_ce):
+            vit.vit_tiny_patch16_224, vit_ce.vit_tiny_patch16_224_ce,
+            vit.vit_nano_patch16_224, vit_ce.vit_nano_patch16_224_ce):
     BACKBONES.register(_fn.__name__, _fn)
 
 # Head constructors take inplanes, channel, feat_sz, stride. Only CENTER works in OSTrack (spec 8.4 item 26).

@@ -21,7 +21,7 @@ from lib.models.layers.pos_embed import resize_pos_grid
 from lib.models.layers.tokens import CAT_MODES, combine_tokens, recover_tokens
 
 __all__ = [
-    "VisionTransformer", "PRETRAIN_GRID", "vit_tiny_patch16_224", "vit_small_patch16_224",
+    "VisionTransformer", "PRETRAIN_GRID", "vit_nano_patch16_224", "vit_tiny_patch16_224", "vit_small_patch16_224",
     "vit_base_patch16_224", "vit_large_patch16_224",
 ]
 
@@ -191,6 +191,11 @@ def _no_ce(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         logger.warning("MODEL.BACKBONE.CE_LOC=%s is ignored: backbone %s has no candidate elimination "
                        "(use %s_ce).", list(ce_loc), name, name)
     return kwargs
+
+
+def vit_nano_patch16_224(**kwargs: Any) -> VisionTransformer:
+    """A 6-block ViT (D 128, heads 4) without CE: the smallest size, for training from scratch on a CPU."""
+    return VisionTransformer(embed_dim=128, depth=6, num_heads=4, **_no_ce("vit_nano_patch16_224", kwargs))
 
 
 def vit_tiny_patch16_224(**kwargs: Any) -> VisionTransformer:

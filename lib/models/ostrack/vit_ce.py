@@ -11,8 +11,8 @@ from lib.models.layers.tokens import combine_tokens
 from lib.models.ostrack.vit import VisionTransformer
 
 __all__ = [
-    "VisionTransformerCE", "vit_tiny_patch16_224_ce", "vit_small_patch16_224_ce", "vit_base_patch16_224_ce",
-    "vit_large_patch16_224_ce",
+    "VisionTransformerCE", "vit_nano_patch16_224_ce", "vit_tiny_patch16_224_ce", "vit_small_patch16_224_ce",
+    "vit_base_patch16_224_ce", "vit_large_patch16_224_ce",
 ]
 
 KeepRate = float | Sequence[float] | torch.Tensor | None
@@ -112,6 +112,11 @@ class VisionTransformerCE(VisionTransformer):
         # The original restored only when the first CE block removed tokens; any removal counts here.
         x = restore_search_tokens(x, global_index_s, n_x, any(r is not None for r in removed_indexes_s))
         return torch.cat([z, x], dim=1), {"attn": attn, "removed_indexes_s": removed_indexes_s}
+
+
+def vit_nano_patch16_224_ce(**kwargs: Any) -> VisionTransformerCE:
+    """A 6-block ViT (D 128, heads 4) with CE: the smallest size, for training from scratch on a CPU."""
+    return VisionTransformerCE(embed_dim=128, depth=6, num_heads=4, **kwargs)
 
 
 def vit_tiny_patch16_224_ce(**kwargs: Any) -> VisionTransformerCE:

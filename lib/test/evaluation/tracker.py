@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 #: tracker name -> ("module:TrackerClass", "module:parameters_function")
 TRACKERS = {
     "ostrack": ("lib.test.tracker.ostrack:OSTrackTracker", "lib.test.parameter.ostrack:parameters"),
+    "first_box": ("lib.test.tracker.first_box:FirstBoxTracker", "lib.test.parameter.first_box:parameters"),
 }
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -98,6 +100,17 @@ class Checkpointer:
             logger.warning("removing %s, an unfinished checkpoint write of an interrupted run", tmp)
             tmp.unlink(missing_ok=True)
 
+    def move_aside(self) -> Path | None:
+        """Move this net type's checkpoints into ``previous_<time>/`` (for a fresh start); returns that folder."""
+        found = self.list()
+        if not found:
+            return None
+        target = self.directory / time.strftime("previous_%Y%m%d-%H%M%S")
+        target.mkdir(parents=True, exist_ok=True)
+        for _, path in found:
+            os.replace(path, target / path.name)
+        return target
+
     @staticmethod
     def read(path: str | os.PathLike) -> dict[str, Any]:
         """Load one checkpoint on the CPU, plain data only."""
@@ -114,6 +127,10 @@ class Checkpointer:
                 return path, self.read(path)
             except CheckpointError as err:
                 logger.warning("skipping checkpoint %s: %s", path, err)
+            except pickle.UnpicklingError:
+                logger.warning("skipping checkpoint %s: it holds pickled Python objects (an original OSTrack training "
+                               "checkpoint?), which a resume does not load. To start from its weights, set "
+                               "MODEL.PRETRAIN_FILE to its path instead.", path)
             except Exception as err:  # noqa: BLE001 - any read failure (truncated zip, bad pickle) means "skip"
                 logger.warning("skipping checkpoint %s: it cannot be read (%s: %s); it is probably truncated "
                                "or corrupt. Trying an older one.", path, type(err).__name__, err)

@@ -108,8 +108,11 @@ class CheckpointHook(HookBase):
             self.checkpointer.remove_stale_temp_files()
         barrier()
         if not settings.load_latest:
-            logger.info("starting fresh (--fresh 1): existing checkpoints in %s are ignored",
-                        self.checkpointer.directory)
+            # Older files must not mix with the new run's (a later resume would pick the highest epoch).
+            moved = self.checkpointer.move_aside() if settings.is_main else None
+            barrier()
+            logger.info("starting fresh (--fresh 1)%s", f"; the previous run's checkpoints were moved to {moved}"
+                        if moved else "")
             return
         found = self.checkpointer.load_latest()
         if found is None:

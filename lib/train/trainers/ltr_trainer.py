@@ -69,6 +69,9 @@ class LTRTrainer(BaseTrainer):
         if settings.amp and self.amp_dtype == torch.float16 and self.device.type != "cuda":
             raise ConfigError(f"TRAIN.AMP with TRAIN.AMP_DTYPE float16 needs a CUDA device (the run uses "
                               f"{self.device}); set TRAIN.AMP_DTYPE: bfloat16 for mixed precision on the CPU.")
+        if settings.amp and self.amp_dtype == torch.bfloat16 and self.device.type == "cpu" and not _cpu_has_bf16():
+            logger.warning("TRAIN.AMP with bfloat16 on a CPU without bfloat16 instructions (AVX512-BF16/AMX): "
+                           "autocast is emulated and usually slower than float32 here; consider TRAIN.AMP false.")
         # float16 needs loss scaling (as the original's GradScaler); bfloat16 has float32's range and does not.
         self.scaler = torch.amp.GradScaler(self.device.type if self.device.type == "cuda" else "cpu",
                                            enabled=settings.amp and self.amp_dtype == torch.float16)
@@ -309,3 +312,12 @@ class LTRTrainer(BaseTrainer):
             restore_rng_state(state["rng"])
         warn_config_changes(state.get("cfg") or {}, self.cfg, source)
 
+
+def _cpu_has_bf16() -> bool:
+    """Whether the CPU has native bfloat16 arithmetic (Linux /proc/cpuinfo; True when unknown)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return True
+    return not flags or any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
