@@ -6,6 +6,7 @@ import logging
 import re
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -76,3 +77,39 @@ def test_single_mode_trains_on_generated_synthetic_data_and_resumes(tmp_path, mo
     assert "[train: 1," not in after_resume and "[train: 2, 2 / 2]" in after_resume
     assert re.search(r"^\[val: 2, 1 / 1\] FPS", after_resume, re.M)
     assert sorted(p.name for p in run.iterdir()) == ["OSTrack_ep0002.pth.tar", "config.yaml"]
+
+
+def test_multiple_mode_runs_two_gloo_processes_through_torchrun(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    data = tmp_path / "data"
+    ensure_synthetic_dataset(data / "synthetic", num_train=4, num_val=2, num_test=1, frames=24, size=(128, 96),
+                             workers=1)
+    config = tmp_path / "tiny_ddp.yaml"
+    config.write_text(yaml.safe_dump(TINY))  # 8 samples per epoch / 2 processes / batch 4: one step each
+    save = tmp_path / "output"
+    args = ["--script", "ostrack", "--config", str(config), "--save_dir", str(save), "--data_dir", str(data),
+            "--mode", "multiple", "--nproc_per_node", "2", "--device", "cpu"]
+    assert _train_main()(args) == 0
+    ckpt = torch.load(save / "checkpoints/train/ostrack/tiny_ddp/OSTrack_ep0001.pth.tar", weights_only=True)
+    assert ckpt["settings"]["world_size"] == 2 and not any(k.startswith("module.") for k in ckpt["net"])
+    log = (save / "logs/ostrack-tiny_ddp.log").read_text()
+    assert len(re.findall(r"^\[train: 1, 1 / 1\] FPS", log, re.M)) == 1  # printed once, by rank 0
+    assert log.count("saved checkpoint") == 1
+
+
+def test_script_prv_initialises_from_another_runs_newest_checkpoint(tmp_path):
+    from lib.train.admin.settings import Settings
+    from lib.train.trainers.checkpoint import Checkpointer
+    from lib.utils.errors import CheckpointError
+    from test_trainer_helpers import TinyNet
+
+    settings = Settings(save_dir=tmp_path, config_name="new_run")
+    previous = Checkpointer(tmp_path / "checkpoints/train/ostrack/old_run", "TinyNet")
+    source = TinyNet()
+    for epoch, scale in ((1, 0.0), (2, 1.0)):
+        previous.save({"epoch": epoch, "net": {k: v * scale for k, v in source.state_dict().items()}}, epoch)
+    target = TinyNet()
+    train_script._init_from_previous(target, settings, "ostrack", "old_run")
+    assert torch.equal(target.box_head.weight, source.box_head.weight)  # epoch 2, the newest
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train_script._init_from_previous(target, settings, "ostrack", "missing_run")

@@ -171,6 +171,10 @@ def _child_main() -> None:
     trainer.train(args.epochs)
     if trainer.settings.rank == 0:
         torch.save(final_parameters(trainer), Path(args.save_dir) / "final.pt")
+    if args.ddp:
+        from lib.train.admin.multigpu import barrier, cleanup_distributed
+        barrier()
+        cleanup_distributed()  # exiting with a live gloo group can abort ("terminate called ...")
 
 
 if __name__ == "__main__":

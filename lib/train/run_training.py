@@ -15,7 +15,7 @@ import torch
 
 from lib.config.ostrack.config import config_path
 from lib.train.admin.environment import env_settings
-from lib.train.admin.multigpu import cleanup_distributed, dist_info_from_env, init_distributed, resolve_device
+from lib.train.admin.multigpu import barrier, cleanup_distributed, dist_info_from_env, init_distributed, resolve_device
 from lib.train.admin.settings import Settings
 from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import int_flag, run_cli, setup_logging
@@ -90,6 +90,7 @@ def run_training(args: argparse.Namespace) -> None:
         from lib.train import train_script
 
         train_script.run(settings, script_prv=args.script_prv, config_prv=args.config_prv)
+        barrier()  # leave together: a process exiting with a live process group can abort its peers
     finally:
         cleanup_distributed()
 

@@ -150,7 +150,7 @@ def get_defaults() -> CfgNode:
             "BACKBONE_MULTIPLIER": 0.1,
             "GIOU_WEIGHT": 2.0,
             "L1_WEIGHT": 5.0,
-            "FREEZE_LAYERS": [0],
+            "FREEZE_LAYERS": [0],  # [n]: freeze the patch/position embedding and the first n blocks ([0]: none)
             "PRINT_INTERVAL": 50,
             "VAL_EPOCH_INTERVAL": 20,
             "GRAD_CLIP_NORM": 0.1,
