@@ -60,6 +60,7 @@ def test_missing_dataset_dir_error_says_how_to_fix(tmp_path):
     msg = str(err.value)
     assert "GOT10K_vottrain" in msg and str(tmp_path / "got10k" / "train") in msg
     assert "OSTRACK_GOT10K_DIR" in msg and "--data_dir" in msg and "list.txt" in msg
+    assert "from data_dir from the command line" in msg  # says where the derived root came from
     (tmp_path / "got10k" / "train").mkdir(parents=True)
     assert env.dataset_dir("got10k_dir") == tmp_path / "got10k" / "train"
 

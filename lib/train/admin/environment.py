@@ -206,6 +206,11 @@ def env_settings(**overrides: str | os.PathLike | None) -> EnvSettings:
     pretrained = resolve("pretrained_dir", PROJECT_ROOT / "pretrained_models")
     datasets = {k: resolve(k, data_dir / rel) for k, rel in _DATA_DEFAULTS.items()}
     outputs = {k: resolve(k, save_dir / rel) for k, rel in _OUTPUT_DEFAULTS.items()}
+    # A root not set on its own is derived from data_dir / save_dir: say where that one came from.
+    for keys, parent in ((_DATA_DEFAULTS, "data_dir"), (_OUTPUT_DEFAULTS, "save_dir")):
+        for key in keys:
+            if sources[key] == "the default":
+                sources[key] = f"{parent} {'from ' + sources[parent] if sources[parent] != 'the default' else 'default'}"
     return EnvSettings(workspace_dir=workspace, data_dir=data_dir, save_dir=save_dir, pretrained_dir=pretrained,
                        datasets=datasets, outputs=outputs, sources=sources)
 
