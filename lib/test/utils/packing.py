@@ -118,16 +118,13 @@ def pack_got10k(results_folder: Path, zip_path: Path, expected: ExpectedSequence
     """Zip ``<results>/got10k/*.txt`` into the GOT-10k server layout; returns the zip path."""
     results = collect_results(results_folder)
     contents = _check(results, expected, "got10k", with_times=True, allow_incomplete=allow_incomplete)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zip_path.with_name(zip_path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, (boxes, times) in sorted(contents.items()):
-            zf.writestr(f"{name}/", "")
-            zf.writestr(f"{name}/{name}_001.txt", to_comma_lines(boxes))
-            if times is not None:
-                zf.writestr(f"{name}/{name}_time.txt", times)
-    tmp.replace(zip_path)
-    return zip_path
+    entries: dict[str, str] = {}
+    for name, (boxes, times) in sorted(contents.items()):
+        entries[f"{name}/"] = ""
+        entries[f"{name}/{name}_001.txt"] = to_comma_lines(boxes)
+        if times is not None:
+            entries[f"{name}/{name}_time.txt"] = times
+    return _write_zip(zip_path, entries)
 
 
 def pack_trackingnet(results_folder: Path, zip_path: Path, expected: ExpectedSequences = ExpectedSequences(),
@@ -135,11 +132,16 @@ def pack_trackingnet(results_folder: Path, zip_path: Path, expected: ExpectedSeq
     """Zip ``<results>/trackingnet/*.txt`` into the TrackingNet server layout; returns the zip path."""
     results = collect_results(results_folder)
     contents = _check(results, expected, "trackingnet", with_times=False, allow_incomplete=allow_incomplete)
+    return _write_zip(zip_path, {f"{name}.txt": to_comma_lines(boxes) for name, (boxes, _) in sorted(contents.items())})
+
+
+def _write_zip(zip_path: Path, entries: dict[str, str]) -> Path:
+    """Write the entries (archive name -> text) to a temporary zip, then rename it into place."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = zip_path.with_name(zip_path.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, (boxes, _) in sorted(contents.items()):
-            zf.writestr(f"{name}.txt", to_comma_lines(boxes))
+        for name, text in entries.items():
+            zf.writestr(name, text)
     tmp.replace(zip_path)
     return zip_path
 
