@@ -166,6 +166,11 @@ def _eval_pytracking(pred, anno, dataset, target_visible, thresholds, exclude_in
     frames = int(valid.sum()) if exclude_invalid_frames else len(anno)
     if frames <= 0:
         raise ResultsError("no frame to evaluate (sequence length zero)")
+    return _curves(iou, err_center, err_norm, valid, thresholds, frames)
+
+
+def _curves(iou, err_center, err_norm, valid, thresholds, frames: int) -> SequenceEval:
+    """Success / precision / normalised-precision curves over ``frames`` plus the IoU sums of valid frames."""
     ious = iou[valid]
     return SequenceEval(
         success=_fractions(iou, thresholds, frames, above=True),
@@ -195,13 +200,7 @@ def _eval_pysot(pred, anno, target_visible, thresholds) -> SequenceEval:
     norm = np.full(len(anno), -1.0)
     mask = (n_anno > 0).all(axis=1)
     norm[mask] = np.sqrt(((n_anno[mask] - n_pred[mask]) ** 2).sum(axis=1))
-    ious = iou[valid]
-    return SequenceEval(
-        success=_fractions(iou, thresholds, n_frame, above=True),
-        precision=_fractions(dist, CENTER_THRESHOLDS, n_frame, above=False),
-        norm_precision=_fractions(norm, NORM_CENTER_THRESHOLDS, n_frame, above=False),
-        frames=n_frame, iou_sum=float(ious.sum()), iou_count=int(ious.size),
-        over50=int((ious > 0.5).sum()), over75=int((ious > 0.75).sum()))
+    return _curves(iou, dist, norm, valid, thresholds, n_frame)
 
 
 def _bound(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
