@@ -173,6 +173,7 @@ def _child_main() -> None:
         torch.save(final_parameters(trainer), Path(args.save_dir) / "final.pt")
     if args.ddp:
         from lib.train.admin.multigpu import barrier, cleanup_distributed
+        del trainer  # the DDP wrapper holds the process group: release it before the group is destroyed
         barrier()
         cleanup_distributed()  # exiting with a live gloo group can abort ("terminate called ...")
 

@@ -6,6 +6,7 @@ original read only a ``--local_rank`` argument; spec 8.1 item 6). The backend is
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -80,7 +81,11 @@ def init_distributed(info: DistInfo, device: torch.device, timeout_s: float = 18
 
 
 def cleanup_distributed() -> None:
+    """Leave the process group; call it after the DDP-wrapped model is released."""
     if dist.is_available() and dist.is_initialized():
+        # A DDP reducer left in a reference cycle keeps gloo's worker threads alive until interpreter shutdown,
+        # where destroying them aborts the process ("terminate called without an active exception").
+        gc.collect()
         dist.destroy_process_group()
 
 
