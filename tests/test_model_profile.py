@@ -7,7 +7,8 @@ import pytest
 import torch
 import yaml
 
-from lib.models.profiling import count_macs, count_params, measure_latency_interleaved
+from lib.models.profiling import (count_macs, count_params, flop_counter, matmul_peak_gflops,
+                                   measure_latency_interleaved, roofline_line)
 from lib.utils.errors import ConfigError
 
 
@@ -28,6 +29,22 @@ def test_count_macs_of_linear_conv_and_attention():
     assert count_macs(lambda: conv(torch.randn(1, 3, 6, 6))) == 6 * 6 * 4 * 3 * 9
     q = torch.randn(1, 2, 10, 4)  # (B, heads, N, head_dim): QK^T and AV, 2 * heads * N * N * d
     assert count_macs(lambda: torch.nn.functional.scaled_dot_product_attention(q, q, q)) == 2 * 2 * 10 * 10 * 4
+
+
+def test_flop_counter_counts_the_fused_cpu_attention_backward():
+    q, k, v = (torch.randn(1, 2, 10, 4, requires_grad=True) for _ in range(3))
+    with flop_counter() as counter:
+        torch.nn.functional.scaled_dot_product_attention(q, k, v).sum().backward()
+    forward = 2 * 2 * 2 * 10 * 10 * 4  # FLOPs: QK^T and AV
+    assert counter.get_total_flops() == forward + 2 * forward + forward // 2  # backward: 2.5x the forward
+
+
+def test_roofline_line_compares_a_time_with_the_gemm_peak():
+    line = roofline_line("step", 100e9, 1.0, 200.0)
+    assert line == ("step: 100.0 GFLOP in 1000.0 ms = 100.0 GFLOP/s, 50% of the GEMM peak 200.0 GFLOP/s "
+                    "(at peak it would take 500.0 ms)")
+    peak = matmul_peak_gflops(torch.device("cpu"), shape=(64, 32, 48), iters=2)
+    assert 0 < peak < 1e5
 
 
 def test_count_params_and_interleaved_latency():
@@ -61,6 +78,7 @@ def test_profile_model_reports_params_macs_and_latency(tmp_path, capsys):
     for name in ("fp32 sdpa CE", "fp32 sdpa noCE", "bf16 sdpa CE", "bf16 sdpa noCE", "ratio bf16/fp32 sdpa CE"):
         assert name in text
     assert "explicit" not in text
+    assert "fp32 sdpa CE: " in text.split("fp32 roofline")[1] and "% of the GEMM peak" in text
 
 
 def test_profile_model_rejects_bad_arguments():

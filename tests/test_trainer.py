@@ -10,7 +10,7 @@ import torch
 
 from lib.train.trainers import NonFiniteLossError, is_cadence_epoch
 from lib.train.trainers.hooks import HookBase
-from lib.utils.errors import ConfigError
+from lib.train.trainers.monitor import IterationTimer
 from test_trainer_helpers import final_parameters, make_trainer
 
 CKPT = "checkpoints/train/ostrack/tiny"
@@ -168,15 +168,47 @@ def test_checkpoint_cadence_matches_the_original():
     assert all(is_cadence_epoch(e, 10, every_epoch=True) for e in range(1, 11))
 
 
-def test_bfloat16_autocast_trains_on_cpu_and_float16_needs_cuda(tmp_path):
+def test_bfloat16_autocast_trains_on_cpu_without_loss_scaling(tmp_path):
     trainer = make_trainer(tmp_path / "bf16", amp=True, amp_dtype="bfloat16")
     start = final_parameters(trainer)
     trainer.train(1)
     assert not trainer.scaler.is_enabled()
     assert all(torch.isfinite(v).all() for v in final_parameters(trainer).values())
     assert not torch.equal(start["box_head.weight"], final_parameters(trainer)["box_head.weight"])
-    with pytest.raises(ConfigError, match="bfloat16"):
-        make_trainer(tmp_path / "fp16", amp=True, amp_dtype="float16")
+
+
+def test_float16_autocast_trains_with_a_grad_scaler_that_checkpoints_and_resumes(tmp_path):
+    trainer = make_trainer(tmp_path, amp=True, amp_dtype="float16")
+    assert trainer.scaler.is_enabled()
+    # A scale a fresh scaler would not have (its default is 65536).
+    trainer.scaler.load_state_dict({**trainer.scaler.state_dict(), "scale": 1024.0})
+    start = final_parameters(trainer)
+    trainer.train(2)
+    assert not torch.equal(start["box_head.weight"], final_parameters(trainer)["box_head.weight"])
+    scale = trainer.scaler.get_scale()
+    ckpt = torch.load(tmp_path / CKPT / "TinyNet_ep0002.pth.tar", weights_only=True)
+    assert ckpt["scaler"]["scale"] == scale <= 1024.0
+
+    resumed = make_trainer(tmp_path, amp=True, amp_dtype="float16")
+    assert resumed.scaler.get_scale() == 65536.0
+    resumed.load_state_dict(ckpt)
+    assert resumed.scaler.get_scale() == scale and resumed.epoch == 2
+
+
+def test_float16_overflow_is_skipped_by_the_scaler_not_counted_as_non_finite(tmp_path):
+    trainer = make_trainer(tmp_path, amp=True, amp_dtype="float16")
+    net = trainer.actor.net
+    before = final_parameters(trainer)
+    with trainer.autocast():
+        out = net(torch.randn(4, 4))
+    assert out.dtype == torch.float16
+    # d(loss)/d(out) is 1e4, times the scale 65536: beyond float16's range in the backward of the last layer.
+    loss = out.float().sum() * 1e4
+    trainer.optimize(loss, IterationTimer(torch.device("cpu")))
+    assert trainer.scaler.get_scale() == 32768.0  # backed off
+    for name, value in final_parameters(trainer).items():
+        assert torch.equal(value, before[name]), f"{name} changed although the step overflowed"
+    assert trainer.nonfinite_steps == 0 and trainer.consecutive_nonfinite == 0
 
 
 def test_crash_is_logged_with_epoch_and_reraised(tmp_path, caplog):

@@ -24,6 +24,7 @@ import torch
 
 from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
+from lib.models.profiling import flop_counter, matmul_peak_gflops, roofline_line
 from lib.train.actors.ostrack import build_ostrack_actor
 from lib.train.admin.environment import env_settings
 from lib.train.admin.settings import Settings, settings_from_cfg
@@ -120,13 +121,19 @@ def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int
     generator = torch.Generator().manual_seed(0)
     batches = [_random_batch(cfg, batch, generator) for _ in range(warmup + iters)]
     results = {}
+    flops = None
     for mode in modes:
         trainer = _trainer(cfg, device, mode, net)
         _reset_peak_rss()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         for b in batches[:0 if mode in skip_warmup else warmup]:
-            _step(trainer, b, epoch, IterationTimer(device))
+            if flops is None:  # count once, on an untimed step (the counter slows the step down)
+                with flop_counter() as counter:
+                    _step(trainer, b, epoch, IterationTimer(device))
+                flops = counter.get_total_flops()
+            else:
+                _step(trainer, b, epoch, IterationTimer(device))
         step_times, fwd_bwd = [], []
         for b in batches[warmup:]:
             timer = IterationTimer(device)
@@ -137,6 +144,10 @@ def benchmark_speed(cfg: Any, device: torch.device, modes: list[str], batch: int
         results[mode] = (statistics.median(step_times), statistics.median(fwd_bwd), _peak_mib(device))
         print(f"{mode:>5}: {1 / statistics.mean(step_times):.3f} it/s, median step {results[mode][0]:.2f} s "
               f"(forward+backward {results[mode][1]:.2f} s), peak memory {results[mode][2]:.0f} MiB", flush=True)
+    if flops is not None and "fp32" in results:
+        # Nearly all of a step's FLOPs are matrix products: the GEMM peak bounds how fast it can be here.
+        peak = matmul_peak_gflops(device)
+        print("fp32 roofline: " + roofline_line("forward+backward", flops, results["fp32"][1], peak))
     if "fp32" in results and "bf16" in results:
         print(f"bf16 speed-up over fp32 (median step): {results['fp32'][0] / results['bf16'][0]:.2f}x")
 
@@ -176,7 +187,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--iters", type=int, default=5, help="timed iterations per mode")
     parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per mode")
-    parser.add_argument("--modes", default="fp32,bf16", help="comma-separated: fp32, bf16, fp16 (CUDA only)")
+    parser.add_argument("--modes", default="fp32,bf16", help="comma-separated: fp32, bf16, fp16")
     parser.add_argument("--skip_warmup", default="", help="modes timed without warm-up (e.g. bf16 on CPUs where one "
                                                           "emulated bf16 step takes minutes)")
     parser.add_argument("--device", default="cpu")

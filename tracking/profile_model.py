@@ -23,7 +23,7 @@ from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
 from lib.models.ostrack.vit_ce import VisionTransformerCE
 from lib.models.profiling import (autocast_context, count_macs, count_params, cpu_has_fast_bf16,
-                                   measure_latency_interleaved)
+                                   matmul_peak_gflops, measure_latency_interleaved, roofline_line)
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError
@@ -75,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
           f"threads {torch.get_num_threads()}")
     print(f"params: {total / 1e6:.2f} M total ({trainable / 1e6:.2f} M trainable; the rest are the unused "
           f"cls_token and 224-grid pos_embed kept for checkpoint compatibility)")
+    macs_by_mode = {}
     if not args.no_macs:
         for ce_name, rate in ce_modes.items():
-            macs = count_macs(lambda: model(template, search, ce_template_mask=mask, ce_keep_rate=rate))
-            print(f"MACs {ce_name or 'forward'}: {macs / 1e9:.2f} G")
+            macs_by_mode[ce_name] = count_macs(
+                lambda r=rate: model(template, search, ce_template_mask=mask, ce_keep_rate=r))
+            print(f"MACs {ce_name or 'forward'}: {macs_by_mode[ce_name] / 1e9:.2f} G")
 
     attns = ["sdpa", "explicit"] if args.attn == "both" else [args.attn]
     precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for attn in attns:
         models[attn] = copy.deepcopy(model)
         models[attn].set_attn_impl(attn)
-    del model
+    model = None  # the per-path copies above are what runs from here on
 
     variants, boxes = {}, {}
     for precision in precisions:
@@ -113,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
                 s = by_name[" ".join(x for x in (precision, "sdpa", ce_name) if x)]
                 e = by_name[" ".join(x for x in (precision, "explicit", ce_name) if x)]
                 print(f"  ratio sdpa/explicit {precision} {ce_name}: {s.median_ms / e.median_ms:.3f}")
+    if macs_by_mode and "fp32" in precisions:
+        # How close the forward runs to what this machine's matrix units allow (most of the work is GEMMs).
+        peak = matmul_peak_gflops(device)
+        print("fp32 roofline on this machine (GEMM peak measured with a 2048x768x3072 product):")
+        for attn in attns:
+            for ce_name in ce_modes:
+                name = " ".join(x for x in ("fp32", attn, ce_name) if x)
+                print("  " + roofline_line(name, 2 * macs_by_mode[ce_name], by_name[name].median_ms / 1000, peak))
     if len(precisions) == 2:
         for attn in attns:
             for ce_name in ce_modes:

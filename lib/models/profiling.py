@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 __all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "autocast_context",
-           "cpu_has_fast_bf16"]
+           "cpu_has_fast_bf16", "flop_counter", "matmul_peak_gflops", "roofline_line"]
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:
@@ -33,17 +33,30 @@ def _sdpa_formula(query_shape: Any, key_shape: Any, value_shape: Any, *args: Any
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
+def _sdpa_backward_formula(grad_out_shape: Any, query_shape: Any, key_shape: Any, value_shape: Any, *args: Any,
+                           out_shape: Any = None, **kwargs: Any) -> int:
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
 def _custom_flop_mapping() -> dict:
     mapping = {}
-    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
-    if op is not None:  # not in PyTorch's default table
-        mapping[op] = _sdpa_formula
+    # The fused CPU attention kernels are not in PyTorch's default table.
+    for name, formula in (("_scaled_dot_product_flash_attention_for_cpu", _sdpa_formula),
+                          ("_scaled_dot_product_flash_attention_for_cpu_backward", _sdpa_backward_formula)):
+        op = getattr(torch.ops.aten, name, None)
+        if op is not None:
+            mapping[op] = formula
     return mapping
+
+
+def flop_counter() -> FlopCounterMode:
+    """A FlopCounterMode that also counts the fused CPU attention kernels (forward and backward)."""
+    return FlopCounterMode(display=False, custom_mapping=_custom_flop_mapping())
 
 
 def count_macs(fn: Callable[[], Any]) -> int:
     """Multiply-accumulates of one call of ``fn`` (FLOPs / 2 from torch.utils.flop_counter)."""
-    with torch.inference_mode(), FlopCounterMode(display=False, custom_mapping=_custom_flop_mapping()) as counter:
+    with torch.inference_mode(), flop_counter() as counter:
         fn()
     return counter.get_total_flops() // 2
 
@@ -114,3 +127,34 @@ def measure_latency_interleaved(variants: dict[str, Callable[[], Any]], device: 
                 _sync(device)
                 results[name].times_ms.append((time.perf_counter() - start) * 1000)
     return list(results.values())
+
+
+def matmul_peak_gflops(device: torch.device, dtype: torch.dtype = torch.float32, shape: tuple[int, int, int] = (
+        2048, 768, 3072), iters: int = 10) -> float:
+    """This machine's practical GEMM throughput: the best of ``iters`` timed (M x K) @ (K x N) products.
+
+    The default shape is a ViT-B MLP layer over 2,048 tokens, a size at which BLAS libraries run near their peak;
+    the result is the ceiling for the matrix products that make up most of a ViT's work.
+    """
+    m, k, n = shape
+    a = torch.randn(m, k, device=device).to(dtype)
+    b = torch.randn(k, n, device=device).to(dtype)
+    best = float("inf")
+    with torch.inference_mode():
+        for i in range(iters + 2):
+            _sync(device)
+            start = time.perf_counter()
+            torch.mm(a, b)
+            _sync(device)
+            if i >= 2:  # two warm-up products
+                best = min(best, time.perf_counter() - start)
+    return 2 * m * k * n / best / 1e9
+
+
+def roofline_line(what: str, flops: float, seconds: float, peak_gflops: float) -> str:
+    """One line comparing a measured time with the bound set by the GEMM peak (all FLOPs at peak speed)."""
+    achieved = flops / seconds / 1e9
+    bound = flops / (peak_gflops * 1e9)
+    return (f"{what}: {flops / 1e9:.1f} GFLOP in {seconds * 1000:.1f} ms = {achieved:.1f} GFLOP/s, "
+            f"{100 * achieved / peak_gflops:.0f}% of the GEMM peak {peak_gflops:.1f} GFLOP/s "
+            f"(at peak it would take {bound * 1000:.1f} ms)")

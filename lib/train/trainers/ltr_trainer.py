@@ -28,7 +28,7 @@ from lib.train.trainers.hooks import (CheckpointHook, EpochStatsHook, HookBase, 
                                       WandbHook)
 from lib.train.trainers.monitor import IterationTimer, format_stats_line, peak_memory_mib, progress_bar
 from lib.train.trainers.rng import capture_rng_state, restore_rng_state
-from lib.utils.errors import CheckpointError, ConfigError
+from lib.utils.errors import CheckpointError
 
 __all__ = ["LTRTrainer", "move_to_device"]
 
@@ -66,15 +66,13 @@ class LTRTrainer(BaseTrainer):
         self.cfg = cfg or {}
         self.stats: dict[str, dict[str, AverageMeter | StatValue] | None] = {l.name: None for l in self.loaders}
         self.amp_dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}[settings.amp_dtype]
-        if settings.amp and self.amp_dtype == torch.float16 and self.device.type != "cuda":
-            raise ConfigError(f"TRAIN.AMP with TRAIN.AMP_DTYPE float16 needs a CUDA device (the run uses "
-                              f"{self.device}); set TRAIN.AMP_DTYPE: bfloat16 for mixed precision on the CPU.")
-        if settings.amp and self.amp_dtype == torch.bfloat16 and self.device.type == "cpu" and not _cpu_has_bf16():
-            logger.warning("TRAIN.AMP with bfloat16 on a CPU without bfloat16 instructions (AVX512-BF16/AMX): "
-                           "autocast is emulated and usually slower than float32 here; consider TRAIN.AMP false.")
+        if settings.amp and self.device.type == "cpu" and not _cpu_has_native(self.amp_dtype):
+            name = "bfloat16" if self.amp_dtype == torch.bfloat16 else "float16"
+            logger.warning("TRAIN.AMP with %s on a CPU without native %s instructions (%s): autocast is emulated "
+                           "and usually slower than float32 here; consider TRAIN.AMP false.", name, name,
+                           "/".join(_NATIVE_CPU_FLAGS[self.amp_dtype]))
         # float16 needs loss scaling (as the original's GradScaler); bfloat16 has float32's range and does not.
-        self.scaler = torch.amp.GradScaler(self.device.type if self.device.type == "cuda" else "cpu",
-                                           enabled=settings.amp and self.amp_dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=settings.amp and self.amp_dtype == torch.float16)
         self.consecutive_nonfinite = 0
         self.nonfinite_steps = 0
         self.epoch_nonfinite = 0
@@ -313,11 +311,15 @@ class LTRTrainer(BaseTrainer):
         warn_config_changes(state.get("cfg") or {}, self.cfg, source)
 
 
-def _cpu_has_bf16() -> bool:
-    """Whether the CPU has native bfloat16 arithmetic (Linux /proc/cpuinfo; True when unknown)."""
+# /proc/cpuinfo flags of CPUs with native half-precision matrix arithmetic.
+_NATIVE_CPU_FLAGS = {torch.bfloat16: ("avx512_bf16", "amx_bf16"), torch.float16: ("avx512_fp16", "amx_fp16")}
+
+
+def _cpu_has_native(dtype: torch.dtype) -> bool:
+    """Whether the CPU has native ``dtype`` arithmetic (Linux /proc/cpuinfo; True when unknown)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             flags = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         return True
-    return not flags or any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+    return not flags or any(flag in flags.split() for flag in _NATIVE_CPU_FLAGS[dtype])
