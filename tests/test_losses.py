@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from lib.models.layers.head import CenterPredictor
 from lib.utils.box_ops import (box_cxcywh_to_xyxy, box_xywh_to_xyxy, box_xyxy_to_cxcywh, box_xyxy_to_xywh,
                                clip_box, giou_loss)
 from lib.utils.focal_loss import FocalLoss
@@ -90,6 +91,29 @@ def test_focal_loss_gradient_is_finite_at_clamped_scores():
     pred = torch.tensor([[[[1e-4, 1 - 1e-4]]]], requires_grad=True)
     FocalLoss()(pred, torch.tensor([[[[1.0, 0.0]]]])).backward()
     assert torch.isfinite(pred.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_head_scores_stay_below_one_under_autocast_so_the_focal_loss_is_finite(dtype):
+    # 1 - 1e-4 is not representable in half precision (it rounds to 1): the head clamps in float32 (a fix; the
+    # original's AMP runs could reach score 1 and a NaN focal loss).
+    torch.manual_seed(0)
+    head = CenterPredictor(inplanes=8, channel=16, feat_sz=4, stride=16).eval()
+    with torch.no_grad():
+        head.conv5_ctr.bias.fill_(20.0)  # saturated centre logits
+        head.conv5_size.bias.fill_(20.0)
+    with torch.autocast("cpu", dtype=dtype):
+        score, _, size, _ = head(torch.randn(2, 8, 4, 4))
+    assert score.dtype == size.dtype == torch.float32
+    assert score.max().item() == size.max().item() == pytest.approx(1 - 1e-4) and score.max().item() < 1
+    target = torch.zeros(2, 1, 4, 4)
+    target[:, :, 1, 2] = 1.0
+    assert torch.isfinite(FocalLoss()(score, target))
+    # In float32 the head is unchanged: the same clamp of the same sigmoid.
+    with torch.no_grad():
+        x = torch.randn(2, 8, 4, 4)
+        logits = head._tower(x, "ctr")
+        assert torch.equal(head(x)[0], torch.clamp(torch.sigmoid(logits), 1e-4, 1 - 1e-4))
 
 
 def test_giou_loss_identical_disjoint_and_nested_boxes():

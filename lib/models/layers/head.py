@@ -24,7 +24,9 @@ def conv_bn_relu(in_planes: int, out_planes: int, freeze_bn: bool = False) -> nn
 
 def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     # matches OSTrack: sigmoid clamped to [1e-4, 1 - 1e-4] (the original applies sigmoid in place).
-    return torch.clamp(x.sigmoid(), min=1e-4, max=1 - 1e-4)
+    # Computed in float32 (a no-op for float32 input): under float16/bfloat16 autocast 1 - 1e-4 rounds to 1, so
+    # a saturated cell would reach exactly 1 and the focal loss's log(1 - p) would make the loss inf or NaN.
+    return torch.clamp(x.float().sigmoid(), min=1e-4, max=1 - 1e-4)
 
 
 class CenterPredictor(nn.Module):
