@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import statistics
 import sys
 import time
@@ -164,21 +165,36 @@ def loss_curves(cfg: Any, device: torch.device, iters: int, batch: int) -> None:
     loader, _ = build_dataloaders(cfg, env, num_workers=0, seed=0)
     loader.set_epoch(1)
     batches = list(loader)[:iters]
+    # The same fp32 run from another initialisation seed shows how far two healthy runs drift apart anyway.
+    runs = {"fp32": ("fp32", 0), "bf16": ("bf16", 0), "fp32 seed 1": ("fp32", 1)}
     curves = {}
-    for mode in ("fp32", "bf16"):
-        seed_everything(0)
+    for name, (mode, seed) in runs.items():
+        seed_everything(seed)
         trainer = _trainer(cfg, device, mode)
         start = time.perf_counter()
-        curves[mode] = [_step(trainer, b, 1, IterationTimer(device)) for b in batches]
-        print(f"{mode:>5}: {iters} iterations in {time.perf_counter() - start:.1f} s; mean loss of the last 50: "
-              f"{statistics.mean(curves[mode][-50:]):.4f}", flush=True)
-    window = 20
-    deviations = []
-    for k in range(0, iters - window + 1, window):
-        ref = statistics.mean(curves["fp32"][k:k + window])
-        deviations.append(abs(statistics.mean(curves["bf16"][k:k + window]) - ref) / ref)
-    print("bf16 vs fp32 loss, relative difference of 20-iteration means: "
-          + " ".join(f"{d * 100:.1f}%" for d in deviations) + f" (max {max(deviations) * 100:.1f}%)")
+        curves[name] = [_step(trainer, b, 1, IterationTimer(device)) for b in batches]
+        tail = [v for v in curves[name][-50:] if math.isfinite(v)]
+        print(f"{name:>11}: {iters} iterations in {time.perf_counter() - start:.1f} s; mean loss of the last "
+              f"{len(tail)} finite: {statistics.mean(tail):.4f}", flush=True)
+    for name in ("bf16", "fp32 seed 1"):
+        windows = curve_deviations(curves["fp32"], curves[name], window=min(20, iters))
+        last = curve_deviations(curves["fp32"][-50:], curves[name][-50:], window=min(50, iters))[0]
+        print(f"{name} vs fp32 loss, relative difference of 20-iteration means: "
+              + " ".join(f"{d * 100:.1f}%" for d in windows)
+              + f" (max {max(windows) * 100:.1f}%); of the last-50 means: {last * 100:.1f}%")
+
+
+def curve_deviations(reference: list[float], other: list[float], window: int) -> list[float]:
+    """|mean(other) - mean(reference)| / mean(reference) over consecutive windows (non-finite losses left out)."""
+    out = []
+    for k in range(0, len(reference) - window + 1, window):
+        ref = [v for v in reference[k:k + window] if math.isfinite(v)]
+        oth = [v for v in other[k:k + window] if math.isfinite(v)]
+        if not ref or not oth:  # a window of nothing but non-finite losses
+            out.append(float("nan"))
+            continue
+        out.append(abs(statistics.mean(oth) - statistics.mean(ref)) / statistics.mean(ref))
+    return out
 
 
 def main() -> int:
