@@ -1,23 +1,18 @@
 """tracking/benchmark_train.py: the speed report (with its roofline line) and the loss-curve comparison metric."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from lib.config.ostrack.config import load_config
+from script_loader import load_tracking_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("benchmark_train", ROOT / "tracking" / "benchmark_train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tracking_script("benchmark_train")
 
 
 def test_curve_deviations_are_relative_window_means_without_non_finite_losses(script):

@@ -12,17 +12,14 @@ import torch
 import lib.models
 from lib.utils.cli import run_cli
 from lib.utils.foreign_import import install_foreign_package, rewrite_imports, uninstall_foreign_package
+from script_loader import load_tracking_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "experiments" / "ostrack" / "vitn_128_ce_synthetic.yaml"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("compare_with_original",
-                                                  ROOT / "tracking" / "compare_with_original.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tracking_script("compare_with_original")
 
 
 def write_tree(root: Path, files: dict) -> Path:

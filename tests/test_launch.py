@@ -1,23 +1,18 @@
 """tracking/train.py: the original arguments, clear errors, torchrun launch, ranks from the environment."""
 
-import importlib.util
 import os
-from pathlib import Path
 
 import pytest
 
 from lib.train.admin.multigpu import DistInfo, dist_info_from_env, launch_torchrun, torchrun_arguments
 from lib.utils.errors import ConfigError
+from script_loader import load_tracking_script
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "vitb_256_mae_ce_32x4_ep300"
 
 
 def _train_module():
-    spec = importlib.util.spec_from_file_location("tracking_train", ROOT / "tracking" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tracking_script("train")
 
 
 def test_distill_is_a_clear_error_before_anything_starts():

@@ -1,7 +1,5 @@
 """tracking/profile_model.py and the MAC counter."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,16 +8,13 @@ import yaml
 from lib.models.profiling import (count_macs, count_params, flop_counter, matmul_peak_gflops,
                                    measure_latency_interleaved, roofline_line)
 from lib.utils.errors import ConfigError
+from script_loader import load_tracking_script
 
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_profile_script():
-    spec = importlib.util.spec_from_file_location("profile_model", ROOT / "tracking" / "profile_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tracking_script("profile_model")
 
 
 def test_count_macs_of_linear_conv_and_attention():

@@ -1,10 +1,8 @@
 """tracking/train.py --mode single end to end: a tiny OSTrack on a synthetic dataset it generates itself, the
 original's output layout, the log, and a resume of the same run."""
 
-import importlib.util
 import logging
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +10,8 @@ import yaml
 
 import lib.train.train_script as train_script
 from lib.train.dataset.synthetic_generator import ensure_synthetic_dataset
+from script_loader import load_tracking_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {
     "MODEL": {"PRETRAIN_FILE": "", "HEAD": {"NUM_CHANNELS": 16},
@@ -29,10 +27,7 @@ TINY = {
 
 
 def _train_main():
-    spec = importlib.util.spec_from_file_location("tracking_train", ROOT / "tracking" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_tracking_script("train").main
 
 
 def test_single_mode_trains_on_generated_synthetic_data_and_resumes(tmp_path, monkeypatch, caplog):
