@@ -28,7 +28,8 @@ from lib.models.ostrack import build_ostrack
 from lib.models.profiling import flop_counter, matmul_peak_gflops, roofline_line
 from lib.train.actors.ostrack import build_ostrack_actor
 from lib.train.admin.environment import env_settings
-from lib.train.admin.settings import Settings, settings_from_cfg
+from lib.train.admin.settings import Settings
+from lib.train.scripts.ostrack import settings_from_cfg
 from lib.train.optim import build_optimizer_scheduler
 from lib.train.trainers.ltr_trainer import LTRTrainer, move_to_device
 from lib.train.trainers.monitor import IterationTimer

@@ -1,4 +1,7 @@
-"""Train OSTrack: ``python tracking/train.py --script ostrack --config NAME --save_dir ./output --mode single``.
+"""Train a tracker: ``python tracking/train.py --script ostrack --config NAME --save_dir ./output --mode single``.
+
+``--script`` selects the tracker family (ostrack, siamrpn, siamban, siamfcpp); ``--config`` an experiment under
+``experiments/<script>/`` or a YAML path.
 
 ``--mode single`` trains in this process (one GPU, or the CPU). ``--mode multiple --nproc_per_node N`` starts N
 processes on this machine and ``--mode multi_node`` joins a multi-machine job (``--world-size`` nodes, this one
@@ -10,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from lib.config.ostrack.config import config_path
 from lib.train.admin.multigpu import launch_torchrun, resolve_device, torchrun_arguments
-from lib.train.run_training import DISTILL_ERROR, add_training_arguments, run_training
+from lib.train.run_training import DISTILL_ERROR, add_training_arguments, check_script_and_config, run_training
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError
 
@@ -21,7 +23,7 @@ _FORWARDED = ("script", "config", "save_dir", "data_dir", "pretrained_dir", "use
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Train OSTrack (the original's arguments, plus --device, --seed, "
+    parser = argparse.ArgumentParser(description="Train a tracker (OSTrack's arguments, plus --device, --seed, "
                                                  "--fresh, --data_dir and --pretrained_dir).")
     add_training_arguments(parser)
     parser.add_argument("--mode", type=str, choices=["single", "multiple", "multi_node"], default="multiple",
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.distill:
         raise ConfigError(DISTILL_ERROR)
-    config_path(args.config, args.script)  # fail before starting processes
+    check_script_and_config(args.script, args.config)  # fail before starting processes
     if args.mode == "single":
         run_training(args)
         return 0

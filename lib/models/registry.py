@@ -1,56 +1,30 @@
-"""A name -> constructor table with an error that lists the known names.
+"""One table of model builders, by ``--script`` name: ``build_model("siamrpn", cfg)``.
 
-Backbones are keyed by ``MODEL.BACKBONE.TYPE`` and heads by ``MODEL.HEAD.TYPE``
-(see :mod:`lib.models.ostrack.registry`).
+Component tables inside a family (backbones, heads, necks) use the same :class:`~lib.utils.registry.Registry`.
+
+Every builder has the signature ``builder(cfg, training: bool = False, pretrained_dir=None) -> nn.Module``:
+``training`` builds the training variant (e.g. OSTrack's drop path, pretrained backbone weights from
+``pretrained_dir``); trackers build with ``training=False`` and then load a checkpoint.
 """
 
 from __future__ import annotations
 
-import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+from pathlib import Path
 
-from lib.utils.errors import ConfigError
+from torch import nn
 
-__all__ = ["Registry"]
+from lib.utils.registry import Registry
 
-T = TypeVar("T")
+__all__ = ["MODEL_BUILDERS", "build_model", "Registry"]
+
+MODEL_BUILDERS = Registry("model family", "--script", {
+    "ostrack": "lib.models.ostrack:build_ostrack",
+    "siamrpn": "lib.models.siamese.build:build_siamrpn_model",
+    "siamban": "lib.models.siamese.build:build_siamban_model",
+    "siamfcpp": "lib.models.siamfcpp.build:build_siamfcpp_model",
+}, plural="model families")
 
 
-class Registry(Generic[T]):
-    """A dict of named constructors; unknown names raise a ConfigError listing the known ones.
-
-    Args:
-        kind: what the registry holds, used in error messages (e.g. "backbone").
-        config_key: the config key that selects an entry (e.g. "MODEL.BACKBONE.TYPE").
-    """
-
-    def __init__(self, kind: str, config_key: str):
-        self.kind = kind
-        self.config_key = config_key
-        self._table: dict[str, Callable[..., T]] = {}
-
-    def register(self, name: str, constructor: Callable[..., T]) -> Callable[..., T]:
-        """Add ``constructor`` under ``name``; a name can be registered once."""
-        if name in self._table:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
-        self._table[name] = constructor
-        return constructor
-
-    def get(self, name: str) -> Callable[..., T]:
-        """The constructor registered under ``name``."""
-        if name not in self._table:
-            close = difflib.get_close_matches(name, list(self._table), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown {self.kind} {name!r} ({self.config_key}).{hint} "
-                              f"Known {self.kind} types: {', '.join(self._table)}.")
-        return self._table[name]
-
-    def names(self) -> list[str]:
-        """Registered names in registration order."""
-        return list(self._table)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._table
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table)
+def build_model(script: str, cfg, training: bool = False, pretrained_dir: str | Path | None = None) -> nn.Module:
+    """Build the network of a family from its config."""
+    return MODEL_BUILDERS.get(script)(cfg, training=training, pretrained_dir=pretrained_dir)

@@ -1,4 +1,12 @@
-"""Optimizer and learning-rate schedules (spec 6.4).
+"""Optimizers and learning-rate schedules from one registry each (spec 6.4 for OSTrack's recipe).
+
+* :data:`OPTIMIZERS`: ``ADAMW`` and ``SGD`` (momentum, Nesterov, weight decay), built from parameter groups by
+  :func:`build_optimizer_from_groups`; the families' training scripts make their own groups.
+* :data:`SCHEDULERS`: the epoch schedules ``step``, ``Mstep``, ``cosine`` (each with a linear warm-up) and
+  PySOT's ``pysot`` (its log / step / multi-step / linear / cos schedules behind a step warm-up,
+  :mod:`lib.train.pysot_lr`).
+
+OSTrack's recipe:
 
 * AdamW over the parameters that require gradients, in two groups as the original: group 0 = parameters whose
   name does not contain ``backbone`` (the head) at ``TRAIN.LR``; group 1 = backbone parameters at
@@ -31,9 +39,10 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
 from lib.utils.errors import ConfigError
+from lib.utils.registry import Registry
 
 __all__ = ["freeze_backbone_layers", "get_param_groups", "EpochLRScheduler", "build_optimizer", "build_scheduler",
-           "build_optimizer_scheduler", "SCHEDULE_TYPES"]
+           "build_optimizer_scheduler", "build_optimizer_from_groups", "SCHEDULE_TYPES", "OPTIMIZERS", "SCHEDULERS"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,28 +153,66 @@ class EpochLRScheduler(LRScheduler):
         return [group["initial_lr"] * factor for group in self.optimizer.param_groups]
 
 
+def _adamw(groups: list[dict[str, Any]], lr: float, weight_decay: float, **_: Any) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+
+
+def _sgd(groups: list[dict[str, Any]], lr: float, weight_decay: float, momentum: float = 0.0,
+         nesterov: bool = False, **_: Any) -> torch.optim.Optimizer:
+    if nesterov and momentum <= 0:
+        raise ConfigError(f"SGD with Nesterov momentum needs a positive momentum, got {momentum}.")
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+
+
+#: optimizer name -> builder(groups, lr, weight_decay, momentum=, nesterov=)
+OPTIMIZERS = Registry("optimizer", "TRAIN.OPTIMIZER", {"ADAMW": _adamw, "SGD": _sgd})
+
+
+def build_optimizer_from_groups(name: str, groups: list[dict[str, Any]], lr: float, weight_decay: float,
+                                momentum: float = 0.0, nesterov: bool = False,
+                                where: str | None = None) -> torch.optim.Optimizer:
+    """The optimizer ``name`` of :data:`OPTIMIZERS` over parameter groups (unknown names list the known ones)."""
+    return OPTIMIZERS.get(name, where)(groups, lr=lr, weight_decay=weight_decay, momentum=momentum,
+                                       nesterov=nesterov)
+
+
 def build_optimizer(cfg: Any, net: nn.Module) -> torch.optim.Optimizer:
-    """AdamW with the head/backbone groups of :func:`get_param_groups` (only TRAIN.OPTIMIZER ADAMW exists)."""
-    if cfg.TRAIN.OPTIMIZER != "ADAMW":
-        raise ConfigError(f"TRAIN.OPTIMIZER {cfg.TRAIN.OPTIMIZER!r} is not supported; only ADAMW (as the original).")
+    """OSTrack's optimizer (TRAIN.OPTIMIZER: ADAMW as the original, or SGD) with the head/backbone groups."""
     if cfg.TRAIN.TRAIN_CLS:
         raise ConfigError("TRAIN.TRAIN_CLS is true, but OSTrack has no classification head to train (the "
                           "original's TRAIN_CLS branch is a STARK leftover). Set it to false.")
     groups = get_param_groups(net, float(cfg.TRAIN.LR), float(cfg.TRAIN.BACKBONE_MULTIPLIER))
     names = [n for n, p in net.named_parameters() if p.requires_grad]
     logger.debug("learnable parameters: %s", ", ".join(names))
-    logger.info("optimizer AdamW: %d head tensors at lr %g, %d backbone tensors at lr %g (%d frozen tensors left out)",
-                len(groups[0]["params"]), groups[0]["lr"], len(groups[1]["params"]), groups[1]["lr"],
-                sum(1 for p in net.parameters() if not p.requires_grad))
-    return torch.optim.AdamW(groups, lr=float(cfg.TRAIN.LR), weight_decay=float(cfg.TRAIN.WEIGHT_DECAY))
+    logger.info("optimizer %s: %d head tensors at lr %g, %d backbone tensors at lr %g (%d frozen tensors left out)",
+                cfg.TRAIN.OPTIMIZER, len(groups[0]["params"]), groups[0]["lr"], len(groups[1]["params"]),
+                groups[1]["lr"], sum(1 for p in net.parameters() if not p.requires_grad))
+    return build_optimizer_from_groups(cfg.TRAIN.OPTIMIZER, groups, float(cfg.TRAIN.LR),
+                                       float(cfg.TRAIN.WEIGHT_DECAY), momentum=float(cfg.TRAIN.MOMENTUM),
+                                       nesterov=bool(cfg.TRAIN.NESTEROV), where="TRAIN.OPTIMIZER")
+
+
+def _epoch_schedule(schedule: str) -> Any:
+    def build(optimizer: torch.optim.Optimizer, **kwargs: Any) -> EpochLRScheduler:
+        return EpochLRScheduler(optimizer, schedule, **kwargs)
+    return build
+
+
+#: schedule name -> builder(optimizer, **keyword arguments of that schedule)
+SCHEDULERS = Registry("LR schedule", "TRAIN.SCHEDULER.TYPE", {
+    "step": _epoch_schedule("step"),
+    "Mstep": _epoch_schedule("Mstep"),
+    "cosine": _epoch_schedule("cosine"),
+    "pysot": "lib.train.pysot_lr:build_pysot_scheduler",
+})
 
 
 def build_scheduler(cfg: Any, optimizer: torch.optim.Optimizer) -> EpochLRScheduler:
-    """The epoch scheduler from TRAIN.SCHEDULER (TYPE, DECAY_RATE, MILESTONES, GAMMA, MIN_LR, WARMUP_*)."""
+    """OSTrack's epoch scheduler from TRAIN.SCHEDULER (TYPE, DECAY_RATE, MILESTONES, GAMMA, MIN_LR, WARMUP_*)."""
     sched = cfg.TRAIN.SCHEDULER
     base_lr = float(cfg.TRAIN.LR)
-    return EpochLRScheduler(
-        optimizer, sched.TYPE, total_epochs=int(cfg.TRAIN.EPOCH), step_size=int(cfg.TRAIN.LR_DROP_EPOCH),
+    return SCHEDULERS.get(sched.TYPE)(
+        optimizer, total_epochs=int(cfg.TRAIN.EPOCH), step_size=int(cfg.TRAIN.LR_DROP_EPOCH),
         gamma=float(sched.DECAY_RATE if sched.TYPE == "step" else sched.GAMMA), milestones=sched.MILESTONES,
         min_lr_ratio=float(sched.MIN_LR) / base_lr if base_lr > 0 else 0.0,
         warmup_epochs=int(sched.WARMUP_EPOCH), warmup_factor=float(sched.WARMUP_FACTOR))

@@ -1,4 +1,4 @@
-"""The per-process training entry (spec 1.2): ``python -m lib.train.run_training --script ostrack --config NAME``.
+"""The per-process training entry (spec 1.2): ``python -m lib.train.run_training --script NAME --config NAME``.
 
 ``tracking/train.py`` calls :func:`run_training` directly for ``--mode single`` and starts this module once per
 process through torchrun for ``multiple``/``multi_node``. Ranks come from torchrun's LOCAL_RANK/RANK/WORLD_SIZE
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from lib.config.ostrack.config import config_path
+from lib.config import script_config_path
 from lib.train.admin.environment import env_settings
 from lib.train.admin.multigpu import barrier, cleanup_distributed, dist_info_from_env, init_distributed, resolve_device
 from lib.train.admin.settings import Settings
@@ -21,7 +21,7 @@ from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import int_flag, run_cli, setup_logging
 from lib.utils.errors import ConfigError
 
-__all__ = ["build_parser", "run_training", "main", "DISTILL_ERROR"]
+__all__ = ["build_parser", "run_training", "main", "DISTILL_ERROR", "check_script_and_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ DISTILL_ERROR = ("--distill 1 is not supported: the original's distillation scri
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by this entry and tracking/train.py (the original's, plus the framework's)."""
-    parser.add_argument("--script", type=str, required=True, help="training script name (only 'ostrack')")
+    parser.add_argument("--script", type=str, required=True,
+                        help="training script (tracker family): ostrack, siamrpn, siamban, siamfcpp")
     parser.add_argument("--config", type=str, default="baseline",
                         help="experiment name under experiments/<script>/ (without .yaml), or a YAML path")
     parser.add_argument("--save_dir", type=str, default=None,
@@ -52,8 +53,16 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="1: start from epoch 1 even if checkpoints exist (default 0: resume from the newest)")
 
 
+def check_script_and_config(script: str, config: str) -> Path:
+    """The config file of ``--script``/``--config``; an unknown script or config lists the known ones."""
+    from lib.train.train_script import TRAIN_SCRIPTS
+
+    TRAIN_SCRIPTS.get(script)
+    return script_config_path(script, config)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Train one process of an OSTrack run (started by tracking/train.py).")
+    parser = argparse.ArgumentParser(description="Train one process of a run (started by tracking/train.py).")
     add_training_arguments(parser)
     parser.add_argument("--cudnn_benchmark", type=int_flag, default=0,
                         help="1: cudnn.benchmark (non-deterministic); 0 (default): deterministic cuDNN")
@@ -66,9 +75,7 @@ def run_training(args: argparse.Namespace) -> None:
     """Set up this process (ranks, device, seeds, paths, settings) and call ``train_script.run``."""
     if args.distill:
         raise ConfigError(DISTILL_ERROR)
-    if args.script != "ostrack":
-        raise ConfigError(f"--script {args.script!r} is not supported; this framework trains 'ostrack'.")
-    cfg_file = config_path(args.config, args.script)  # a missing config fails here, before any process work
+    cfg_file = check_script_and_config(args.script, args.config)  # fails here, before any process work
     info = dist_info_from_env(getattr(args, "local_rank", -1))
     # Only rank 0 reports progress (spec 8.5 item 32); the others log warnings and errors.
     setup_logging(logging.INFO if info.rank == 0 else logging.WARNING)

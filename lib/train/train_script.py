@@ -1,47 +1,59 @@
-"""``run(settings)``: build everything for one training process and train (spec 6.1).
+"""``run(settings)``: load the config of ``--script``, then let that family's training script build and train.
 
-Config -> settings -> loaders -> network (+ FREEZE_LAYERS, DDP) -> actor -> optimizer and scheduler -> trainer.
+One module per family (pytracking's train_settings idea) lives in :mod:`lib.train.scripts` and is found through
+:data:`TRAIN_SCRIPTS`. A script module provides:
+
+* ``settings_from_cfg(settings, cfg) -> Settings``: the trainer settings its config implies;
+* ``build_trainer(cfg, settings) -> LTRTrainer``: datasets, sampler, processing, network, actor, optimizer and
+  scheduler composed and handed to the shared trainer;
+* ``num_epochs(cfg) -> int``.
+
+Everything else of a run is shared and lives here: the config (merged, validated, frozen, saved into the run
+folder and logged), the log file, initialising from another run (``--script_prv``/``--config_prv``) and training.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterable
 
+import torch.distributed as dist
 import yaml
 from torch import nn
 
-from lib.config.ostrack.config import load_config, save_config
-from lib.models.ostrack import build_ostrack
-from lib.train.actors.ostrack import build_ostrack_actor
+from lib.config import load_script_config
+from lib.config.core import save_config
 from lib.train.admin.multigpu import barrier, unwrap_model
 from lib.train.admin.run_log import attach_log_file, detach_log_file
-from lib.train.admin.settings import Settings, settings_from_cfg
-from lib.train.data.build import build_dataloaders
-from lib.train.optim import build_optimizer_scheduler, freeze_backbone_layers
+from lib.train.admin.settings import Settings
 from lib.train.dataset.synthetic_generator import ensure_synthetic_dataset
 from lib.train.trainers.checkpoint import Checkpointer
 from lib.train.trainers.ltr_trainer import LTRTrainer
 from lib.utils.checkpoint_io import load_net_state_dict
-from lib.utils.errors import CheckpointError, ConfigError
+from lib.utils.errors import CheckpointError
+from lib.utils.registry import Registry
 
-__all__ = ["run", "build_network", "build_actor", "check_supported", "prepare_synthetic_data"]
+__all__ = ["run", "TRAIN_SCRIPTS", "prepare_synthetic_data", "wrap_distributed"]
 
 logger = logging.getLogger(__name__)
 
+#: --script name -> the family's training-script module
+TRAIN_SCRIPTS = Registry("training script", "--script", {
+    "ostrack": "lib.train.scripts.ostrack",
+    "siamrpn": "lib.train.scripts.siamrpn",
+    "siamban": "lib.train.scripts.siamban",
+    "siamfcpp": "lib.train.scripts.siamfcpp",
+})
 
-def check_supported(cfg: Any) -> None:
-    """Reject config switches that the original declared but this framework (like OSTrack) cannot serve."""
-    for key in ("DEEP_SUPERVISION", "DISTILL"):
-        if cfg.TRAIN[key]:
-            raise ConfigError(f"TRAIN.{key} is true, but OSTrack training has no {key.lower().replace('_', ' ')} "
-                              f"path (a STARK leftover in the original, spec 6.7 and 8.1). Set it to false.")
 
+def prepare_synthetic_data(dataset_names: Iterable[str], settings: Settings) -> None:
+    """Generate the synthetic dataset (once, on the main process) when a run trains or validates on it.
 
-def prepare_synthetic_data(cfg: Any, settings: Settings) -> None:
-    """Generate the synthetic dataset (once, on the main process) when the config trains or validates on it."""
-    names = [*cfg.DATA.TRAIN.DATASETS_NAME, *cfg.DATA.VAL.DATASETS_NAME]
-    if settings.env is None or not any(name.startswith("SYNTHETIC") for name in names):
+    Args:
+        dataset_names: the framework dataset names the run reads (e.g. ``SYNTHETIC_train``).
+        settings: the run settings (the data root comes from ``settings.env``).
+    """
+    if settings.env is None or not any(str(name).startswith("SYNTHETIC") for name in dataset_names):
         return
     root = settings.env.synthetic_dir
     if settings.is_main:
@@ -52,23 +64,34 @@ def prepare_synthetic_data(cfg: Any, settings: Settings) -> None:
     barrier()
 
 
-def build_network(cfg: Any, settings: Settings) -> nn.Module:
-    """The OSTrack network on the run's device, with FREEZE_LAYERS applied and DDP when distributed."""
-    pretrained_dir = settings.env.pretrained_dir if settings.env is not None else None
-    net = build_ostrack(cfg, training=True, pretrained_dir=pretrained_dir)
-    freeze_backbone_layers(net, cfg.TRAIN.FREEZE_LAYERS)
+def _sum_allreduce_hook(process_group: Any, bucket: Any) -> Any:
+    """DDP communication hook that sums gradients over ranks instead of averaging them."""
+    group = process_group if process_group is not None else dist.group.WORLD
+    future = dist.all_reduce(bucket.buffer(), group=group, async_op=True).get_future()
+    return future.then(lambda fut: fut.value()[0])
+
+
+def wrap_distributed(net: nn.Module, settings: Settings, find_unused_parameters: bool = False,
+                     gradient_reduction: str = "mean") -> nn.Module:
+    """Move the network to the run's device and wrap it in DistributedDataParallel when there are several ranks.
+
+    Args:
+        net: the (unwrapped) network.
+        settings: the run settings (device, world size).
+        find_unused_parameters: passed to DDP.
+        gradient_reduction: ``mean`` (DDP's default) or ``sum`` (PySOT's ``reduce_gradients``: the published
+            learning rates assume gradients summed over GPUs, spec quirk 31).
+    """
+    if gradient_reduction not in ("mean", "sum"):
+        raise ValueError(f"gradient_reduction must be 'mean' or 'sum', got {gradient_reduction!r}")
     net.to(settings.device)
     if settings.world_size > 1:
-        # matches OSTrack: find_unused_parameters=True (robust to parameters a config leaves unused, e.g.
-        # RETURN_INTER's extra norms); SyncBN is not used, head BatchNorm statistics stay per process.
         device_ids = [settings.device.index] if settings.device.type == "cuda" else None
-        net = nn.parallel.DistributedDataParallel(net, device_ids=device_ids, find_unused_parameters=True)
+        net = nn.parallel.DistributedDataParallel(net, device_ids=device_ids,
+                                                  find_unused_parameters=find_unused_parameters)
+        if gradient_reduction == "sum":
+            net.register_comm_hook(None, _sum_allreduce_hook)
     return net
-
-
-def build_actor(cfg: Any, net: nn.Module, settings: Settings) -> Any:
-    """OSTrackActor with the original objective and weights (spec 4.1)."""
-    return build_ostrack_actor(cfg, net)
 
 
 def _init_from_previous(net: nn.Module, settings: Settings, script_prv: str, config_prv: str) -> None:
@@ -84,12 +107,13 @@ def _init_from_previous(net: nn.Module, settings: Settings, script_prv: str, con
 
 
 def run(settings: Settings, script_prv: str | None = None, config_prv: str | None = None) -> LTRTrainer:
-    """Train the config named in ``settings``; returns the trainer (after the last epoch)."""
-    if settings.script_name != "ostrack":
-        raise ConfigError(f"--script {settings.script_name!r} is not supported; this framework trains 'ostrack'.")
-    cfg = load_config(str(settings.cfg_file or settings.config_name))
-    check_supported(cfg)
-    settings = settings_from_cfg(settings, cfg)
+    """Train the config named in ``settings`` with the training script of ``settings.script_name``.
+
+    Returns the trainer (after the last epoch).
+    """
+    script: Any = TRAIN_SCRIPTS.get(settings.script_name)
+    cfg = load_script_config(settings.script_name, str(settings.cfg_file or settings.config_name))
+    settings = script.settings_from_cfg(settings, cfg)
     log_handler = attach_log_file(settings.log_file) if settings.is_main else None
     try:
         if settings.is_main:
@@ -97,18 +121,11 @@ def run(settings: Settings, script_prv: str | None = None, config_prv: str | Non
             logger.info("config %s (merged, frozen; saved to %s):\n%s", settings.cfg_file,
                         settings.checkpoint_dir / "config.yaml",
                         yaml.safe_dump(cfg.to_dict(), sort_keys=False, default_flow_style=None).rstrip())
-        prepare_synthetic_data(cfg, settings)
-        loader_train, loader_val = build_dataloaders(cfg, settings.env, use_lmdb=settings.use_lmdb,
-                                                     distributed=settings.world_size > 1, seed=settings.seed)
-        net = build_network(cfg, settings)
+        trainer = script.build_trainer(cfg, settings)
         if script_prv and config_prv:
-            _init_from_previous(net, settings, script_prv, config_prv)
-        actor = build_actor(cfg, net, settings)
-        optimizer, scheduler = build_optimizer_scheduler(cfg, net)
-        trainer = LTRTrainer(actor, [loader_train, loader_val], optimizer, settings, scheduler, cfg=cfg.to_dict())
-        trainer.train(int(cfg.TRAIN.EPOCH))
+            _init_from_previous(trainer.actor.net, settings, script_prv, config_prv)
+        trainer.train(script.num_epochs(cfg))
         return trainer
     finally:
         if log_handler is not None:
             detach_log_file(log_handler)
-

@@ -18,13 +18,12 @@ Differences from the original (spec section 8.1), each deliberate:
 
 from __future__ import annotations
 
-import copy
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Mapping
 
-import yaml
-
+from lib.config import core
+from lib.config.core import EXPERIMENTS_DIR, CfgNode, ConfigSchema, iter_keys, save_config
 from lib.utils.errors import ConfigError
 
 __all__ = [
@@ -36,71 +35,9 @@ __all__ = [
     "list_configs",
     "config_path",
     "EXPERIMENTS_DIR",
+    "SCHEMA",
+    "iter_keys",
 ]
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
-
-
-class CfgNode(dict):
-    """A dict with attribute access that can be frozen recursively (like yacs' CfgNode)."""
-
-    def __init__(self, mapping: dict | None = None):
-        super().__init__()
-        object.__setattr__(self, "_frozen", False)
-        for key, value in (mapping or {}).items():
-            self[key] = CfgNode(value) if isinstance(value, dict) and not isinstance(value, CfgNode) else value
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}; known keys: {', '.join(self.keys())}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if self._frozen:
-            raise ConfigError(f"the config is frozen after loading; cannot set {key!r}. "
-                              f"Change the experiment YAML instead, or call .clone() for an editable copy.")
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        if self._frozen:
-            raise ConfigError(f"the config is frozen after loading; cannot delete {key!r}.")
-        super().__delitem__(key)
-
-    def freeze(self) -> "CfgNode":
-        for value in self.values():
-            if isinstance(value, CfgNode):
-                value.freeze()
-        object.__setattr__(self, "_frozen", True)
-        return self
-
-    @property
-    def frozen(self) -> bool:
-        return self._frozen
-
-    def clone(self) -> "CfgNode":
-        """An unfrozen deep copy."""
-        return CfgNode(self.to_dict())
-
-    def to_dict(self) -> dict:
-        return {k: v.to_dict() if isinstance(v, CfgNode) else copy.deepcopy(v) for k, v in self.items()}
-
-    def __deepcopy__(self, memo):
-        node = CfgNode(self.to_dict())
-        return node.freeze() if self._frozen else node
-
-    def __reduce__(self):
-        return (_rebuild_node, (self.to_dict(), self._frozen))
-
-
-def _rebuild_node(mapping: dict, frozen: bool) -> CfgNode:
-    node = CfgNode(mapping)
-    return node.freeze() if frozen else node
-
 
 # Training dataset names accepted in DATA.TRAIN/VAL.DATASETS_NAME; the registry in lib.train.dataset has
 # exactly these (a test checks they agree). The first eight are the original's.
@@ -146,7 +83,9 @@ def get_defaults() -> CfgNode:
             "LR_DROP_EPOCH": 400,
             "BATCH_SIZE": 16,
             "NUM_WORKER": 8,
-            "OPTIMIZER": "ADAMW",
+            "OPTIMIZER": "ADAMW",  # ADAMW (the original's) or SGD
+            "MOMENTUM": 0.9,  # SGD only (framework addition)
+            "NESTEROV": False,  # SGD only (framework addition)
             "BACKBONE_MULTIPLIER": 0.1,
             "GIOU_WEIGHT": 2.0,
             "L1_WEIGHT": 5.0,
@@ -222,104 +161,19 @@ def get_defaults() -> CfgNode:
 
 # Keys whose value may be a number of either kind even though the default is an int (jitter factors are 0 in
 # the defaults but fractional in the experiments).
-_NUMERIC_KEYS = {
+_NUMERIC_KEYS = frozenset({
     "DATA.TEMPLATE.CENTER_JITTER", "DATA.TEMPLATE.SCALE_JITTER", "DATA.SEARCH.CENTER_JITTER",
     "DATA.SEARCH.SCALE_JITTER", "DATA.TRAIN.DATASETS_RATIO", "DATA.VAL.DATASETS_RATIO",
     "MODEL.BACKBONE.CE_KEEP_RATIO", "TRAIN.SCHEDULER.MILESTONES",
-}
+})
 _CHOICES = {
     "MODEL.BACKBONE.CE_TEMPLATE_RANGE": ("ALL", "CTR_POINT", "CTR_REC", "GT_BOX"),
     "MODEL.BACKBONE.CAT_MODE": ("direct", "template_central", "partition"),
-    "TRAIN.OPTIMIZER": ("ADAMW",),
+    "TRAIN.OPTIMIZER": ("ADAMW", "SGD"),
     "TRAIN.SCHEDULER.TYPE": ("step", "Mstep", "cosine"),
     "TRAIN.AMP_DTYPE": ("float16", "bfloat16"),
     "DATA.SAMPLER_MODE": ("causal", "trident", "trident_pro", "stark"),
 }
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_value(key: str, default: Any, value: Any, source: str) -> Any:
-    """Return the value if its type fits the default's, else raise a ConfigError naming key and file."""
-    def fail(expected: str) -> ConfigError:
-        return ConfigError(f"{source}: key {key} must be {expected}, but the file gives {value!r} "
-                           f"({_type_name(value)}). The default is {default!r}.")
-
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise fail("a boolean (true or false)")
-    elif key in _NUMERIC_KEYS and not isinstance(default, list):
-        if not _is_number(value):
-            raise fail("a number")
-    elif isinstance(default, float):
-        if not _is_number(value):
-            raise fail("a number")
-        value = float(value)
-    elif isinstance(default, int):
-        if not (isinstance(value, int) and not isinstance(value, bool)):
-            raise fail("an integer")
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise fail("a string")
-    elif isinstance(default, list):
-        if not isinstance(value, list):
-            raise fail("a list")
-        if key in _NUMERIC_KEYS:
-            if not all(_is_number(v) for v in value):
-                raise fail("a list of numbers")
-        elif default:
-            if _is_number(default[0]):
-                if not all(_is_number(v) for v in value):
-                    raise fail("a list of numbers")
-            elif not all(isinstance(v, type(default[0])) for v in value):
-                raise fail(f"a list of {type(default[0]).__name__} values")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(f"{source}: key {key} is {value!r}, but it must be one of "
-                          f"{', '.join(map(repr, _CHOICES[key]))}.")
-    return copy.deepcopy(value)
-
-
-def _all_keys(node: CfgNode, prefix: str = "") -> list[str]:
-    keys = []
-    for k, v in node.items():
-        keys.append(prefix + k)
-        if isinstance(v, CfgNode):
-            keys.extend(_all_keys(v, prefix + k + "."))
-    return keys
-
-
-def _suggest(key: str, node: CfgNode, full_key: str, defaults: CfgNode) -> str:
-    close = difflib.get_close_matches(key, list(node.keys()), n=1, cutoff=0.6)
-    if close:
-        return f" Did you mean `{close[0]}`?"
-    # The key may belong to another section (e.g. LR under DATA instead of TRAIN).
-    elsewhere = [k for k in _all_keys(defaults) if k.split(".")[-1] == key]
-    if elsewhere:
-        return f" A key of that name exists at {', '.join(elsewhere)}."
-    return f" Valid keys here: {', '.join(node.keys())}."
-
-
-def _merge(node: CfgNode, update: dict, source: str, defaults: CfgNode, prefix: str = "") -> None:
-    for key, value in update.items():
-        full_key = prefix + str(key)
-        if key not in node:
-            raise ConfigError(f"{source}: unknown key {full_key}.{_suggest(str(key), node, full_key, defaults)} "
-                              f"Every key must exist in lib/config/ostrack/config.py.")
-        default = node[key]
-        if isinstance(default, CfgNode):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: key {full_key} must be a mapping of sub-keys "
-                                  f"({', '.join(default.keys())}), but the file gives {value!r}.")
-            _merge(default, value, source, defaults, full_key + ".")
-        else:
-            node[key] = _check_value(full_key, default, value, source)
 
 
 def _validate(cfg: CfgNode, source: str) -> None:
@@ -357,73 +211,34 @@ def _validate(cfg: CfgNode, source: str) -> None:
                           f"give the epochs at which the LR drops, e.g. [200, 250].")
 
 
+SCHEMA = ConfigSchema(script="ostrack", defaults=get_defaults, numeric_keys=_NUMERIC_KEYS, choices=_CHOICES,
+                      validate=_validate, defaults_file="lib/config/ostrack/config.py")
+
+
 def list_configs(script: str = "ostrack") -> list[str]:
     """Names of the experiment configs under experiments/<script>/."""
-    folder = EXPERIMENTS_DIR / script
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return core.list_configs(script)
 
 
 def config_path(name: str, script: str = "ostrack") -> Path:
     """Resolve a config name (experiments/<script>/<name>.yaml) or a path to a YAML file."""
-    candidate = Path(name)
-    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
-        return candidate
-    path = EXPERIMENTS_DIR / script / f"{name.removesuffix('.yaml')}.yaml"
-    if path.is_file():
-        return path
-    known = list_configs(script)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    raise ConfigError(f"config {name!r} does not exist: looked for {path}.{hint} "
-                      f"Configs in {EXPERIMENTS_DIR / script}: {', '.join(known) or '(none)'}.")
+    return core.config_path(script, name)
 
 
-def merge_config(cfg: CfgNode, update: dict, source: str = "<overrides>") -> CfgNode:
-    """Merge a nested dict of overrides into an unfrozen config, validating keys and types."""
-    _merge(cfg, update, source, get_defaults())
-    _validate(cfg, source)
-    return cfg
+def merge_config(cfg: CfgNode, update: Mapping, source: str = "<overrides>") -> CfgNode:
+    """Merge a nested dict of overrides into an unfrozen OSTrack config, validating keys and types."""
+    return core.merge_config(SCHEMA, cfg, update, source)
 
 
-def load_config(name: str, script: str = "ostrack", overrides: dict | None = None) -> CfgNode:
-    """Load experiments/<script>/<name>.yaml (or a YAML path) over the defaults; returns a frozen config.
+def load_config(name: str, script: str = "ostrack", overrides: Mapping | None = None) -> CfgNode:
+    """Load experiments/ostrack/<name>.yaml (or a YAML path) over the defaults; returns a frozen config.
 
     Args:
         name: config name without ``.yaml`` (e.g. ``vitb_256_mae_ce_32x4_ep300``) or a path to a YAML file.
-        script: the experiments sub-folder (only ``ostrack`` in this framework).
+        script: must be ``ostrack`` (kept for the original signature; other families have their own loaders).
         overrides: optional nested dict merged after the file (validated the same way).
     """
-    path = config_path(name, script)
-    source = str(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: not valid YAML ({err}).") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the file must hold a mapping of sections (MODEL, TRAIN, DATA, TEST), "
-                          f"got {_type_name(data)}.")
-    cfg = get_defaults()
-    _merge(cfg, data, source, get_defaults())
-    if overrides:
-        _merge(cfg, overrides, "<overrides>", get_defaults())
-    _validate(cfg, source)
-    return cfg.freeze()
-
-
-def save_config(cfg: CfgNode, path: str | Path) -> Path:
-    """Write the merged config as YAML (e.g. into the run's output folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False, default_flow_style=None)
-    tmp.replace(path)
-    return path
-
-
-def iter_keys(cfg: CfgNode) -> Iterable[str]:
-    """All dotted keys of a config (sections included)."""
-    return _all_keys(cfg)
+    if script != "ostrack":
+        raise ConfigError(f"lib.config.ostrack.config.load_config loads OSTrack configs, not {script!r}; "
+                          f"use lib.config.load_script_config({script!r}, name).")
+    return core.load_config(SCHEMA, name, overrides)

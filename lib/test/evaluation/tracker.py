@@ -155,8 +155,10 @@ def track_sequence(tracker, seq: Sequence) -> dict:
     image = read_image(seq.frames[0])
     init_info = seq.init_info()
     start = time.perf_counter()
-    tracker.initialize(image, init_info)
-    boxes = [list(init_info["init_bbox"])]
+    out = tracker.initialize(image, init_info)
+    # A tracker may report its own first box (PySOT writes its init box [x+0.5, y+0.5, w, h], spec quirk 35).
+    first = out.get("target_bbox") if isinstance(out, dict) else None
+    boxes = [[float(v) for v in first] if first is not None else list(init_info["init_bbox"])]
     times = [time.perf_counter() - start]
     for frame_num, frame_path in enumerate(seq.frames[1:], start=1):
         image = read_image(frame_path)

@@ -18,40 +18,45 @@ from lib.utils.errors import CheckpointError
 __all__ = ["parameters", "checkpoint_path", "resolve_checkpoint"]
 
 
-def checkpoint_path(save_dir: str | os.PathLike, config_name: str, epoch: int, script: str = "ostrack") -> Path:
-    """The training checkpoint of a config at an epoch (the trainer's naming)."""
-    return Path(save_dir) / "checkpoints" / "train" / script / config_name / f"OSTrack_ep{epoch:04d}.pth.tar"
+def checkpoint_path(save_dir: str | os.PathLike, config_name: str, epoch: int, script: str = "ostrack",
+                    prefix: str = "OSTrack") -> Path:
+    """The training checkpoint of a config at an epoch (the trainer's naming: the network's class name)."""
+    return Path(save_dir) / "checkpoints" / "train" / script / config_name / f"{prefix}_ep{epoch:04d}.pth.tar"
 
 
 def resolve_checkpoint(config_name: str, epoch: int, save_dir: str | os.PathLike,
-                       checkpoint: str | os.PathLike | None = None) -> Path:
+                       checkpoint: str | os.PathLike | None = None, script: str = "ostrack",
+                       prefix: str = "OSTrack", epoch_key: str = "TEST.EPOCH") -> Path:
     """The checkpoint file to load; raises CheckpointError naming what exists when it is missing.
 
     Args:
         config_name: experiment config name (the checkpoint folder name).
-        epoch: TEST.EPOCH.
+        epoch: the epoch to evaluate (TEST.EPOCH).
         save_dir: the output folder training wrote into.
         checkpoint: explicit path (--checkpoint), used as given.
+        script: the family (the checkpoint folder's parent).
+        prefix: the checkpoint file prefix (the network's class name, e.g. SiamRPN).
+        epoch_key: the config key that chose ``epoch``, for messages.
     """
     if checkpoint is not None:
         path = Path(checkpoint).expanduser().resolve()
         if not path.is_file():
             raise CheckpointError(f"--checkpoint {checkpoint}: no such file.")
         return path
-    path = checkpoint_path(save_dir, config_name, epoch)
+    path = checkpoint_path(save_dir, config_name, epoch, script, prefix)
     if path.is_file():
         return path
     folder = path.parent
     if folder.is_dir():
-        found = sorted(p.name for p in folder.glob("OSTrack_ep*.pth.tar"))
-        what = (f"That folder holds {', '.join(found)}; set TEST.EPOCH in the config to one of those epochs"
-                if found else "That folder holds no OSTrack_ep*.pth.tar checkpoint")
+        found = sorted(p.name for p in folder.glob(f"{prefix}_ep*.pth.tar"))
+        what = (f"That folder holds {', '.join(found)}; set {epoch_key} in the config to one of those epochs"
+                if found else f"That folder holds no {prefix}_ep*.pth.tar checkpoint")
     else:
         trained = sorted(p.name for p in folder.parent.glob("*") if p.is_dir()) if folder.parent.is_dir() else []
         what = (f"The folder {folder} does not exist (training output for config {config_name!r} is not under "
                 f"{save_dir}" + (f"; configs with checkpoints there: {', '.join(trained)}" if trained else "") + ")")
     raise CheckpointError(
-        f"no checkpoint for config {config_name!r} at epoch {epoch} (TEST.EPOCH): {path} does not exist. {what}. "
+        f"no checkpoint for config {config_name!r} at epoch {epoch} ({epoch_key}): {path} does not exist. {what}. "
         f"Pass --checkpoint PATH to use another file, or point --save_dir at the folder training wrote to.")
 
 

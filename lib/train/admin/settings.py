@@ -1,7 +1,7 @@
 """Training settings: one typed object for everything the trainer needs besides the modules themselves.
 
 The original's ``Settings`` was a loose object that every stage added attributes to and that was pickled into
-each checkpoint (spec 6.9). Here it is a dataclass: :func:`settings_from_cfg` fills the cfg-derived fields once,
+each checkpoint (spec 6.9). Here it is a dataclass: each training script's ``settings_from_cfg`` fills the cfg-derived fields once,
 and :meth:`Settings.to_plain` gives the plain-data summary stored in checkpoints.
 """
 
@@ -16,7 +16,7 @@ import torch
 
 from lib.train.admin.environment import EnvSettings
 
-__all__ = ["Settings", "settings_from_cfg"]
+__all__ = ["Settings"]
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Settings:
     use_wandb: bool = False
     load_latest: bool = True
     description: str = ""
-    # From the config (settings_from_cfg); the defaults here are the original trainer's.
+    # From the config (the training script's settings_from_cfg); the defaults here are the original trainer's.
     print_interval: int = 10
     print_stats: list[str] | None = None
     grad_clip_norm: float = 0.0
@@ -49,6 +49,8 @@ class Settings:
     amp: bool = False
     amp_dtype: str = "float16"
     max_nonfinite_steps: int = 5
+    # A finite loss above this is treated like a non-finite one (PySOT skips steps with a loss > 1e4).
+    max_valid_loss: float = float("inf")
     save_interval: int = 40
     save_epochs: tuple[int, ...] = (79, 159, 239)
     save_last: int = 5
@@ -87,22 +89,3 @@ class Settings:
                 "project_path": self.project_path, "save_dir": str(self.save_dir), "seed": self.seed,
                 "world_size": self.world_size, "device": str(self.device), "batchsize": self.batchsize,
                 "amp": self.amp, "amp_dtype": self.amp_dtype, "use_lmdb": self.use_lmdb}
-
-
-def settings_from_cfg(settings: Settings, cfg: Any) -> Settings:
-    """Copy the trainer-relevant TRAIN keys of a config into the settings (spec 6.9 ``update_settings``)."""
-    train = cfg.TRAIN
-    return dataclasses.replace(
-        settings,
-        print_interval=int(train.PRINT_INTERVAL),
-        grad_clip_norm=float(train.GRAD_CLIP_NORM),
-        batchsize=int(train.BATCH_SIZE),
-        amp=bool(train.AMP),
-        amp_dtype=str(train.AMP_DTYPE),
-        max_nonfinite_steps=int(train.MAX_NONFINITE_STEPS),
-        save_interval=int(train.SAVE_INTERVAL),
-        save_epochs=tuple(int(e) for e in train.SAVE_EPOCHS),
-        save_last=int(train.SAVE_LAST),
-        save_every_epoch=bool(train.SAVE_EVERY_EPOCH),
-        scheduler_type=str(train.SCHEDULER.TYPE),
-    )

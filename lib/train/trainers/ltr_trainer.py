@@ -57,11 +57,12 @@ class LTRTrainer(BaseTrainer):
         lr_scheduler: the epoch scheduler.
         cfg: the merged config as a plain dict, stored in checkpoints.
         hooks: replaces the default hooks (:meth:`build_hooks`) when given.
+        extra_hooks: a family's own hooks, run after the default ones (so after the resume in ``before_train``).
     """
 
     def __init__(self, actor: BaseActor, loaders: Sequence[Any], optimizer: torch.optim.Optimizer,
                  settings: Settings, lr_scheduler: Any = None, cfg: dict | None = None,
-                 hooks: Sequence[HookBase] | None = None):
+                 hooks: Sequence[HookBase] | None = None, extra_hooks: Sequence[HookBase] = ()):
         super().__init__(actor, loaders, optimizer, settings, lr_scheduler)
         self.cfg = cfg or {}
         self.stats: dict[str, dict[str, AverageMeter | StatValue] | None] = {l.name: None for l in self.loaders}
@@ -80,7 +81,7 @@ class LTRTrainer(BaseTrainer):
         self.epoch_samples = 0
         self.loader_training = True
         self.iter_in_epoch = 0
-        self.register_hooks(self.build_hooks() if hooks is None else hooks)
+        self.register_hooks([*(self.build_hooks() if hooks is None else hooks), *extra_hooks])
 
     def build_hooks(self) -> list[HookBase]:
         """Validation, epoch statistics + tensorboard, LR step, checkpoints (+ wandb): the original's order."""
@@ -154,8 +155,11 @@ class LTRTrainer(BaseTrainer):
         self.scaler.scale(loss).backward()
         timer.mark("backward")
         # The decision must be the same on every rank (gradients are already averaged, the loss is not).
-        if any_rank(not bool(torch.isfinite(loss.detach()))):
-            return self._skip_nonfinite("loss", timer)
+        value = loss.detach()
+        if any_rank(not bool(torch.isfinite(value))):
+            return self._skip_nonfinite("non-finite loss", timer)
+        if any_rank(bool(value > self.settings.max_valid_loss)):
+            return self._skip_nonfinite(f"loss above {self.settings.max_valid_loss:g}", timer)
         self.scaler.unscale_(self.optimizer)
         params = [p for p in self.actor.net.parameters() if p.grad is not None]
         if self.settings.grad_clip_norm > 0:
@@ -164,7 +168,7 @@ class LTRTrainer(BaseTrainer):
             grad_norm = get_total_norm([p.grad for p in params])
         # With float16 the GradScaler itself skips steps with inf gradients and lowers the scale; that is routine.
         if not self.scaler.is_enabled() and not bool(torch.isfinite(grad_norm)):
-            return self._skip_nonfinite("gradient", timer)
+            return self._skip_nonfinite("non-finite gradient", timer)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         timer.mark("optimizer")
@@ -178,7 +182,7 @@ class LTRTrainer(BaseTrainer):
         self.nonfinite_steps += 1
         self.epoch_nonfinite += 1
         where = f"epoch {self.epoch}, iteration {self.iter_in_epoch} (training iteration {self.iteration + 1})"
-        logger.warning("non-finite %s at %s: step skipped, weights unchanged (%d in a row)", what, where,
+        logger.warning("%s at %s: step skipped, weights unchanged (%d in a row)", what, where,
                        self.consecutive_nonfinite)
         if self.consecutive_nonfinite >= self.settings.max_nonfinite_steps:
             checkpoint = self.last_checkpoint or "none (no checkpoint was saved yet)"

@@ -1,0 +1,1 @@
+"""SiamBAN configuration."""

@@ -1,0 +1,1 @@
+"""SiamRPN++ (PySOT) configuration."""
