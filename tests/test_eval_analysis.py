@@ -52,7 +52,7 @@ def test_results_cache_is_reused_and_invalidated_when_a_result_changes(setup, mo
     real = extract_module.evaluate_sequence
     monkeypatch.setattr(extract_module, "evaluate_sequence", lambda *a, **k: calls.append(1) or real(*a, **k))
     first = extract_results([good, poor], dataset, "val", result_plot_path=env.result_plot_path)
-    assert len(calls) == 6 and (env.result_plot_path / "val" / "eval_data.pkl").is_file()
+    assert len(calls) == 6 and (env.result_plot_path / "val" / "eval_data.npz").is_file()
     again = extract_results([good, poor], dataset, "val", result_plot_path=env.result_plot_path)
     assert len(calls) == 6 and np.array_equal(again["ave_success_rate_plot_overlap"],
                                               first["ave_success_rate_plot_overlap"])

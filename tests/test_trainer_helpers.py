@@ -64,10 +64,7 @@ class TinyDataset(Dataset):
 
 
 def _collate(samples: list[dict]) -> dict:
-    batch = default_collate(samples)
-    if "skipped" in batch:
-        batch["skipped"] = batch["skipped"].T  # (R, B), as the real loaders' stack_dim 1 collation
-    return batch
+    return default_collate(samples)  # stack_dim 0: "skipped" is (B, R), read by count_skips(batch, 0)
 
 
 class TinyLoader(DataLoader):

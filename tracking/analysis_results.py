@@ -8,6 +8,11 @@ Example (the original script's hard-coded analysis, now as arguments)::
 
 Metric conventions (--mode): pytracking (default; the numbers OSTrack published), pysot (the LaSOT/pysot
 toolkit) and got10k (the GOT-10k toolkit). See README.md, "Evaluation".
+
+Any ``<results_path>/<tracker>/<param>`` folder is scored, also of trackers not registered here (raw results
+published with papers). ``--epochs 260 280 300`` scores the folders of a checkpoint sweep (``<param>_ep0260``, ...)
+in one table. Every result file is checked (a row per frame, finite, sizes >= 0); ``--pad_results`` scores files
+with a wrong row count anyway. A folder whose provenance records disagree is refused.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from lib.test.analysis.metrics import MODES
 from lib.test.analysis.plots import PLOT_TYPES
 from lib.test.analysis.print_results import print_results
 from lib.test.analysis.report import METRICS
-from lib.test.evaluation.datasets import get_dataset, known_datasets
-from lib.test.evaluation.tracker import Tracker
+from lib.test.evaluation.customdataset import CUSTOM_NAME, load_test_sequences, path_overrides
+from lib.test.evaluation.datasets import known_datasets
+from lib.test.evaluation.results import TrackerResults
 from lib.train.admin.environment import env_settings
 from lib.utils.cli import int_flag, run_cli
 from lib.utils.errors import OSTrackError
@@ -37,8 +43,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--display_name", action="append", default=None, help="legend name of each tracker")
     parser.add_argument("--runid", action="append", type=int, default=None,
                         help="run id of each tracker (results folder <param>_<runid:03d>)")
+    parser.add_argument("--epochs", type=int, nargs="+", default=None,
+                        help="score the checkpoint sweep folders <param>_ep<epoch:04d> of every tracker, one row each")
+    parser.add_argument("--pad_results", action="store_true",
+                        help="score result files whose row count differs from the frame count (missing frames count "
+                             "as failures, extra rows are dropped; a warning per file)")
     parser.add_argument("--dataset_name", "--dataset", dest="dataset", nargs="+", default=["lasot"],
-                        help=f"dataset(s), concatenated: {', '.join(known_datasets())}")
+                        help=f"dataset(s), concatenated: {', '.join(known_datasets())}, or {CUSTOM_NAME} (with "
+                             f"--data_dir PATH: the folder of sequences)")
     parser.add_argument("--report_name", type=str, default=None, help="report folder (default: the dataset names)")
     parser.add_argument("--mode", choices=MODES, default="pytracking", help="metric convention")
     parser.add_argument("--metrics", nargs="+", default=None,
@@ -53,12 +65,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--exclude_invalid_frames", type=int_flag, default=0,
                         help="1: divide by the valid frames only (pytracking mode)")
     parser.add_argument("--force_evaluation", action="store_true", help="ignore the cached evaluation")
+    parser.add_argument("--no_progress", action="store_true",
+                        help="no progress bar (there is none anyway when stderr is not a terminal)")
     parser.add_argument("--save_dir", type=str, default=None, help="output folder (results and plots)")
-    parser.add_argument("--data_dir", type=str, default=None, help="folder holding the datasets")
+    parser.add_argument("--data_dir", type=str, default=None,
+                        help="folder holding the datasets (with --dataset custom: the folder of sequences)")
     return parser.parse_args(argv)
 
 
-def build_trackers(args: argparse.Namespace, overrides: dict) -> list[Tracker]:
+def build_trackers(args: argparse.Namespace, results_path) -> list[TrackerResults]:
+    """One results folder per (tracker, param[, runid], epoch); tracker names need not be registered."""
     names, params = args.tracker, args.param
     if len(names) == 1 and len(params) > 1:
         names = names * len(params)
@@ -71,16 +87,32 @@ def build_trackers(args: argparse.Namespace, overrides: dict) -> list[Tracker]:
                                 f"{len(params)} trackers).")
     display = args.display_name or [None] * len(params)
     runids = args.runid or [None] * len(params)
-    return [Tracker(n, p, run_id=r, display_name=d, env_overrides=overrides)
-            for n, p, d, r in zip(names, params, display, runids)]
+    epochs = args.epochs or [None]
+    if args.epochs is not None and (len(set(epochs)) != len(epochs) or min(epochs) <= 0):
+        raise ArgumentError(f"--epochs takes distinct positive epoch numbers, got {args.epochs}.")
+    trackers = []
+    for n, p, d, r in zip(names, params, display, runids):
+        for e in epochs:
+            # a display name is kept per epoch, so runs of different epochs are never averaged together
+            shown = d if e is None or d is None else f"{d} ep{e}"
+            trackers.append(TrackerResults(n, p, results_path, run_id=r, display_name=shown, epoch=e))
+    return trackers
+
+
+def best_line(scores: list[dict], metric: str) -> str:
+    """'best AUC: <label> (xx.xx)' over the rows of a table."""
+    rows = [r for r in scores if r.get(metric) == r.get(metric)]  # NaN-free
+    if not rows:
+        return ""
+    best = max(rows, key=lambda r: r[metric])
+    return f"best {metric}: {best['label']} ({best[metric]:.2f})"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    overrides = {"save_dir": args.save_dir, "data_dir": args.data_dir}
-    env = env_settings(**overrides)
-    trackers = build_trackers(args, overrides)
-    dataset = get_dataset(*args.dataset, env=env)
+    env = env_settings(**path_overrides(args.dataset, args.save_dir, args.data_dir))
+    trackers = build_trackers(args, env.results_path)
+    dataset = load_test_sequences(args.dataset, env)
     columns = None
     if args.metrics:
         columns = METRICS if args.metrics == ["all"] else tuple(args.metrics)
@@ -95,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                            per_sequence=args.per_sequence, skip_missing_seq=bool(args.skip_missing_seq),
                            exclude_invalid_frames=bool(args.exclude_invalid_frames),
                            force_evaluation=args.force_evaluation, formats=tuple(args.formats),
-                           result_plot_path=env.result_plot_path)
+                           result_plot_path=env.result_plot_path, pad_results=args.pad_results,
+                           progress_bar=False if args.no_progress else None)
     print(report.table)
+    if args.epochs is not None and len(report.scores) > 1:
+        print(best_line(report.scores, "AO" if args.mode == "got10k" else "AUC"))
     for path in report.files:
         print(f"wrote {path}")
     return 0

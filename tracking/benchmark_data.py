@@ -1,6 +1,7 @@
 """Samples per second of the training data pipeline, next to a direct implementation of the original recipe.
 
     python tracking/benchmark_data.py --config vitb_256_mae_ce_32x4_ep300 --workers 0 2
+    python tracking/benchmark_data.py --script siamrpn --workers 0 2 [--precropped]
 
 Measures the full pipeline (sampler + decode + processing + augmentation + collation into batches) on a dataset
 in the GOT-10k layout (default: a synthetic one with 640x360 JPEG frames, generated into a temporary folder
@@ -10,11 +11,17 @@ separately pad with copyMakeBorder, crop and resize (sample_target); "+ original
 the original's per-sample work (full-frame joint flip/grayscale, full-size zero masks cropped with torch, tensor
 conversion, brightness, flip and normalisation in torch, the validity check with F.interpolate, torch.stack
 collation).
+
+With ``--script siamrpn`` (or ``siamban``) it times the PySOT-family pipeline instead (default config
+siamrpn_r50_l234_dwxcorr_8gpu / siamban_r50_l234): pair drawing, decode, the 511 context crop made on the fly,
+PySOT's augmentation, the anchor (point) labels and collation, on the same dataset; ``--precropped`` also writes
+the dataset in PySOT's pre-cropped layout (511 JPEGs + train.json) and times reading that, as PySOT trains.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -31,6 +38,10 @@ from lib.train.data.build import build_processing
 from lib.train.data.loader import LTRLoader
 from lib.train.data.processing_utils import sample_target, transform_image_to_crop
 from lib.train.data.sampler import TrackingSampler
+from lib.train.data.siamese.build import build_siamese_pair_dataset
+from lib.train.data.siamese.crop import FrameSource, crop_like_siamfc
+from lib.train.data.siamese.pair_dataset import SubDatasetSpec
+from lib.train.data.siamese.precropped import PrecroppedSource
 from lib.train.dataset.got10k import Got10k
 from lib.utils.cli import run_cli
 
@@ -119,9 +130,92 @@ def _direct_rate(dataset, cfg, samples: int, batch: int, seed: int, full: bool) 
     return n / (time.perf_counter() - start), n / (time.process_time() - cpu)
 
 
+def _siamese_target_fn(script: str, cfg):
+    """Labels as the training composition makes them: PySOT's AnchorTarget, or SiamBAN's PointTarget."""
+    if script == "siamban":
+        from lib.train.data.siamese.point_target import build_point_target
+        point_target = build_point_target(cfg)
+
+        def points(bbox, size, neg, rng):
+            cls, delta = point_target(bbox, size, neg, rng)
+            return {"label_cls": cls, "label_loc": delta}
+        return points
+    from lib.train.data.siamese.anchor_target import build_anchor_target
+    anchor_target = build_anchor_target(cfg)
+
+    def anchors(bbox, size, neg, rng):
+        cls, delta, delta_weight, _ = anchor_target(bbox, size, neg, rng)
+        return {"label_cls": cls, "label_loc": delta, "label_loc_weight": delta_weight}
+    return anchors
+
+
+def _write_precropped(dataset: Got10k, folder: Path) -> tuple[Path, Path]:
+    """PySOT's pre-cropped layout of ``dataset`` (511 JPEGs of quality 95 as par_crop.py, and train.json)."""
+    meta = {}
+    for video in range(dataset.get_num_sequences()):
+        name = dataset.get_sequence_name(video)
+        info = dataset.get_sequence_info(video)
+        frames = [int(f) for f in np.flatnonzero(info["visible"].numpy())]
+        (folder / "crop511" / name).mkdir(parents=True)
+        boxes = {}
+        for f, image in zip(frames, dataset.get_frames(video, frames, info)[0]):
+            x, y, w, h = info["bbox"][f].tolist()
+            crop = np.ascontiguousarray(crop_like_siamfc(image, [x, y, x + w, y + h])[:, :, ::-1])  # BGR file
+            cv2.imwrite(str(folder / "crop511" / name / f"{f:06d}.00.x.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            boxes[f"{f:06d}"] = [x, y, x + w, y + h]
+        meta[name] = {"00": boxes}
+    (folder / "train.json").write_text(json.dumps(meta))
+    return folder / "crop511", folder / "train.json"
+
+
+def _siamese_rate(source, script: str, cfg, workers: int, samples: int, batch: int, seed: int
+                  ) -> tuple[float, float, float]:
+    spec = SubDatasetSpec("SYNTHETIC", source, int(cfg.DATASET.VID.FRAME_RANGE), -1)
+    dataset = build_siamese_pair_dataset(cfg, [spec], _siamese_target_fn(script, cfg), seed)
+    loader = LTRLoader("train", dataset, batch_size=batch, num_workers=workers, stack_dim=0, drop_last=True,
+                       seed=seed)
+    loader.set_epoch(1)
+    start = time.perf_counter()
+    it = iter(loader)
+    next(it)
+    first, cpu = time.perf_counter(), time.process_time()
+    n = 0
+    for _ in range(samples // batch):
+        next(it)
+        n += batch
+    end, cpu = time.perf_counter(), time.process_time() - cpu
+    del it
+    return n / (end - first), (n + batch) / (end - start), n / cpu
+
+
+def _siamese_main(args, dataset: Got10k, tmp: str) -> None:
+    from importlib import import_module
+    default = {"siamrpn": "siamrpn_r50_l234_dwxcorr_8gpu", "siamban": "siamban_r50_l234"}[args.script]
+    cfg = import_module(f"lib.config.{args.script}.config").load_config(args.config or default)
+    batch = args.batch_size or cfg.TRAIN.BATCH_SIZE
+    print(f"{args.script} config {args.config or default}: template {cfg.TRAIN.EXEMPLAR_SIZE}px, search "
+          f"{cfg.TRAIN.SEARCH_SIZE}px (511 context crops), labels {cfg.TRAIN.OUTPUT_SIZE}x{cfg.TRAIN.OUTPUT_SIZE}, "
+          f"NEG {cfg.DATASET.NEG}, GRAY {cfg.DATASET.GRAY}; batch {batch}; {args.samples} samples")
+    sources = [("crops on the fly from frames", FrameSource(dataset))]
+    if args.precropped:
+        root, anno = _write_precropped(dataset, Path(tmp) / "precropped")
+        sources.append(("pre-cropped 511 JPEGs (PySOT's layout)", PrecroppedSource(root, anno, "SYNTHETIC")))
+    for label, source in sources:
+        for workers in args.workers:
+            steady, overall, cpu = _siamese_rate(source, args.script, cfg, workers, args.samples, batch, args.seed)
+            cpu_note = f" [{cpu:.1f} per CPU-second]" if workers == 0 else ""
+            print(f"siamese pipeline, {label}, {workers} workers: {steady:7.1f} samples/s steady state "
+                  f"({overall:.1f} including start-up){cpu_note}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="vitb_256_mae_ce_32x4_ep300")
+    parser.add_argument("--script", default="ostrack", choices=["ostrack", "siamrpn", "siamban"],
+                        help="the tracker family whose pipeline is timed")
+    parser.add_argument("--config", default=None, help="default: vitb_256_mae_ce_32x4_ep300 (ostrack), "
+                        "siamrpn_r50_l234_dwxcorr_8gpu (siamrpn), siamban_r50_l234 (siamban)")
+    parser.add_argument("--precropped", action="store_true", help="siamrpn/siamban: also time PySOT's "
+                        "pre-cropped layout (written from the dataset first)")
     parser.add_argument("--data_dir", default=None, help="a GOT-10k-layout split folder (holding list.txt), e.g. "
                         "<synthetic_dir>/train; default: generate a synthetic one with 640x360 frames")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
@@ -129,8 +223,10 @@ def main() -> int:
     parser.add_argument("--batch_size", type=int, default=None, help="default: TRAIN.BATCH_SIZE of the config")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    cfg = load_config(args.config)
-    batch = args.batch_size or cfg.TRAIN.BATCH_SIZE
+    if args.script == "ostrack":
+        args.config = args.config or "vitb_256_mae_ce_32x4_ep300"
+        cfg = load_config(args.config)
+        batch = args.batch_size or cfg.TRAIN.BATCH_SIZE
     # one thread each, as in a DataLoader worker (torch sets 1 there): thread pools on a busy 2-core machine
     # make small ops erratic, and the comparison is about per-sample work
     torch.set_num_threads(1)
@@ -143,12 +239,15 @@ def main() -> int:
                              frames=60, size=(640, 360), seed=args.seed)
             root = Path(tmp) / "synthetic" / "train"
         dataset = Got10k(root, split=None, name="benchmark")
+        print(f"torch threads {torch.get_num_threads()}, OpenCV threads {cv2.getNumThreads()}, "
+              f"python {sys.version.split()[0]}")
+        if args.script != "ostrack":
+            _siamese_main(args, dataset, tmp)
+            return 0
         print(f"config {args.config}: template {cfg.DATA.TEMPLATE.SIZE}px x{cfg.DATA.TEMPLATE.FACTOR}, "
               f"search {cfg.DATA.SEARCH.SIZE}px x{cfg.DATA.SEARCH.FACTOR}; batch {batch}; {args.samples} samples; "
               f"data {root} ({dataset.get_num_sequences()} sequences, frame "
               f"{'x'.join(map(str, dataset.get_frames(0, [0])[0][0].shape[1::-1]))})")
-        print(f"torch threads {torch.get_num_threads()}, OpenCV threads {cv2.getNumThreads()}, "
-              f"python {sys.version.split()[0]}")
         print("samples/s by wall clock, and per CPU-second of this process in [] (robust to a busy machine)")
         core, core_cpu = _direct_rate(dataset, cfg, args.samples, batch, args.seed, full=False)
         full, full_cpu = _direct_rate(dataset, cfg, args.samples, batch, args.seed, full=True)

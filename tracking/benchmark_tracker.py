@@ -36,6 +36,7 @@ from lib.test.parameter.ostrack import parameters
 from lib.test.tracker.ostrack import OSTrackTracker
 from lib.train.admin.environment import env_settings
 from lib.utils.cli import run_cli
+from lib.utils.device import check_device
 
 
 def _frames(folder: Path, n: int, size: tuple[int, int], box: list[float]) -> list[tuple[str, list[float]]]:
@@ -161,6 +162,7 @@ def main() -> int:
     parser.add_argument("--skip_tracker", action="store_true", help="only the analysis benchmark")
     parser.add_argument("--skip_analysis", action="store_true", help="only the tracker benchmark")
     args = parser.parse_args()
+    check_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     work_dir = Path(tempfile.mkdtemp(prefix="ostrack_bench_"))

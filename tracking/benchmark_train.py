@@ -35,6 +35,7 @@ from lib.train.trainers.ltr_trainer import LTRTrainer, move_to_device
 from lib.train.trainers.monitor import IterationTimer
 from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import run_cli
+from lib.utils.device import check_device
 
 MODES = {"fp32": (False, "float16"), "bf16": (True, "bfloat16"), "fp16": (True, "float16")}
 
@@ -217,7 +218,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    device = check_device(args.device)
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
     cfg = load_config(args.config, overrides={"MODEL": {"PRETRAIN_FILE": ""}})

@@ -19,7 +19,7 @@ def _default_output(layout: str) -> Path:
     return env.synthetic_dir if layout == "got10k" else env.data_dir / f"synthetic_{layout}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=str, default=None,
                         help="output folder (default: the synthetic_dir path setting, <data_dir>/synthetic, for "
@@ -36,13 +36,16 @@ def main() -> int:
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality (default %(default)s)")
     parser.add_argument("--train_chunks", type=int, default=2, help="TRAIN_<k> folders (TrackingNet layout) (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace a synthetic dataset already at --output")
-    args = parser.parse_args()
+    parser.add_argument("--no_progress", action="store_true",
+                        help="no progress bar (there is none anyway when stderr is not a terminal)")
+    args = parser.parse_args(argv)
 
     output = Path(args.output) if args.output else _default_output(args.layout)
     summary = generate_dataset(output, layout=args.layout, num_train=args.num_train, num_val=args.num_val,
                                num_test=args.num_test, frames=args.frames, size=(args.width, args.height),
                                seed=args.seed, workers=args.workers, quality=args.quality,
-                               train_chunks=args.train_chunks, overwrite=args.overwrite)
+                               train_chunks=args.train_chunks, overwrite=args.overwrite,
+                               progress_bar=False if args.no_progress else None)
     print(f"wrote a synthetic {summary['layout']} dataset to {summary['root']}")
     for split, names in summary["sequences"].items():
         print(f"  {split}: {len(names)} sequences")

@@ -1,9 +1,13 @@
-"""Profile the OSTrack model: parameters, MACs and batch-1 latency, with and without candidate elimination.
+"""Profile a tracker's network: parameters, MACs and batch-1 latency of the tracking path.
 
 Usage (from anywhere; the config is resolved from the project root)::
 
     python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300 \
         --precision both --attn both --device cpu --threads 2 --iters 30 --warmup 5
+    python tracking/profile_model.py --script siamrpn --config siamrpn_r50_l234_dwxcorr --threads 2
+
+For the Siamese families the timed call is the per-frame one (``track`` on the search crop after ``template``;
+:data:`lib.models.profiling.TRACKING_PATHS`).
 
 The forward is the tracker's call: a (1, 3, T, T) template and a (1, 3, S, S) search crop with TEST sizes
 and the CE template mask of the config. "with CE" uses the per-layer keep ratios, "without CE" passes keep
@@ -19,19 +23,23 @@ import copy
 
 import torch
 
+from lib.config import load_script_config
 from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
 from lib.models.ostrack.vit_ce import VisionTransformerCE
-from lib.models.profiling import (autocast_context, count_macs, count_params, cpu_has_fast_bf16,
+from lib.models.profiling import (TRACKING_PATHS, autocast_context, count_macs, count_params, cpu_has_fast_bf16,
                                    matmul_peak_gflops, measure_latency_interleaved, roofline_line)
+from lib.models.registry import build_model
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.cli import run_cli
+from lib.utils.device import check_device
 from lib.utils.errors import ConfigError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Parameters, MACs and latency of the OSTrack model.")
-    parser.add_argument("--script", type=str, default="ostrack", choices=["ostrack"], help="training script name")
+    parser = argparse.ArgumentParser(description="Parameters, MACs and latency of a tracker's network.")
+    parser.add_argument("--script", type=str, default="ostrack",
+                        help=f"tracker family: ostrack, {', '.join(TRACKING_PATHS)}")
     parser.add_argument("--config", type=str, default="vitb_256_mae_ce_32x4_ep300",
                         help="config name under experiments/<script>/ or a path to a YAML file")
     parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="fp32",
@@ -53,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--iters must be >= 1 and --warmup >= 0, got {args.iters} and {args.warmup}.")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = check_device(args.device)  # a malformed or absent device is one clear DeviceError
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {args.device} was given but CUDA is not available; use --device cpu.")
+    if args.script != "ostrack":
+        return profile_tracking_path(args, device)
     cfg = load_config(args.config, script=args.script)
 
     torch.manual_seed(0)
@@ -131,6 +141,46 @@ def main(argv: list[str] | None = None) -> int:
                 diff = (boxes[f].float() - boxes[b].float()).abs().max().item()
                 print(f"  ratio bf16/fp32 {attn} {ce_name}: {by_name[b].median_ms / by_name[f].median_ms:.3f}  "
                       f"(max |pred_boxes diff| {diff:.4f})")
+    return 0
+
+
+def profile_tracking_path(args: argparse.Namespace, device: torch.device) -> int:
+    """Params, MACs, interleaved latency (fp32 and/or bf16 autocast) and roofline of a family's tracking path."""
+    path_fn = TRACKING_PATHS.get(args.script)
+    cfg = load_script_config(args.script, args.config)
+    torch.manual_seed(0)
+    model = build_model(args.script, cfg).to(device).eval()
+    total, trainable = count_params(model)
+    print(f"config {args.script}/{args.config}: device {device}, threads {torch.get_num_threads()}")
+    print(f"params: {total / 1e6:.2f} M total ({trainable / 1e6:.2f} M trainable)")
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    if "bf16" in precisions and device.type == "cpu" and not cpu_has_fast_bf16():
+        print(f"note: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16 support "
+              f"(AVX512-BF16/AMX), so bf16 matrix products are emulated and slower than fp32.")
+    variants, macs = {}, {}
+    with torch.no_grad():
+        forwards = path_fn(model, cfg, device)
+        for name, forward in forwards.items():
+            if not args.no_macs:
+                macs[name] = count_macs(forward)
+                print(f"MACs {name}: {macs[name] / 1e9:.2f} G")
+            for precision in precisions:
+                def run(f=forward, p=precision):
+                    with autocast_context(device, p):
+                        f()
+                variants[f"{precision} {name}"] = run
+        results = measure_latency_interleaved(variants, device, iters=args.iters, warmup=args.warmup)
+    print(f"batch-1 latency, median of {args.iters} interleaved runs after {args.warmup} warm-up rounds:")
+    for r in results:
+        print(f"  {r.name:<22} median {r.median_ms:8.2f} ms  mean {r.mean_ms:8.2f} ms  "
+              f"({1000 / r.median_ms:6.1f} FPS)")
+    if macs and "fp32" in precisions:
+        peak = matmul_peak_gflops(device)
+        by_name = {r.name: r for r in results}
+        print("fp32 roofline on this machine (GEMM peak measured with a 2048x768x3072 product):")
+        for name in forwards:
+            print("  " + roofline_line(f"fp32 {name}", 2 * macs[name], by_name[f"fp32 {name}"].median_ms / 1000,
+                                       peak))
     return 0
 
 

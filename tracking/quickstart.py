@@ -1,6 +1,7 @@
-"""The main job: train a small OSTrack on the synthetic dataset, evaluate it, and compare with a trivial baseline.
+"""The main job: train a small tracker on the synthetic dataset, evaluate it, and compare with a trivial baseline.
 
-``python tracking/quickstart.py`` runs, one after the other, the same commands a researcher runs by hand:
+``python tracking/quickstart.py`` (OSTrack; ``--script siamrpn|siamban|siamfcpp`` for the Siamese families' small
+configs) runs, one after the other, the same commands a researcher runs by hand:
 
 1. ``tracking/train.py --script ostrack --config vitn_128_ce_synthetic --mode single`` (generates the synthetic
    dataset first if it is absent; resumes if a previous run was interrupted),
@@ -27,6 +28,10 @@ from lib.utils.errors import OSTrackError
 TRACKING = Path(__file__).resolve().parent
 logger = logging.getLogger("quickstart")
 
+#: the small CPU config of each family
+SMALL_CONFIGS = {"ostrack": "vitn_128_ce_synthetic", "siamrpn": "siamrpn_alex_synthetic",
+                 "siamban": "siamban_alex_synthetic", "siamfcpp": "siamfcpp_alexnet_synthetic"}
+
 
 class StepFailed(OSTrackError):
     """One of the chained commands exited with an error."""
@@ -51,27 +56,30 @@ def run_step(title: str, script: str, args: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="vitn_128_ce_synthetic", help="experiment config to train")
+    parser.add_argument("--script", default="ostrack", choices=sorted(SMALL_CONFIGS), help="tracker family")
+    parser.add_argument("--config", default=None,
+                        help=f"experiment config to train (default: the family's small config, {SMALL_CONFIGS})")
     parser.add_argument("--save_dir", default=None, help="output folder (default ./output)")
     parser.add_argument("--data_dir", default=None, help="data folder (default ./data; synthetic data in <data_dir>/synthetic)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:<i>")
     parser.add_argument("--threads", type=int, default=2, help="worker processes for evaluation")
     args = parser.parse_args(argv)
+    config = args.config or SMALL_CONFIGS[args.script]
 
     paths = []
     for flag in ("save_dir", "data_dir"):
         if getattr(args, flag):
             paths += [f"--{flag}", getattr(args, flag)]
     start = time.perf_counter()
-    run_step("1/4 train", "train.py", ["--script", "ostrack", "--config", args.config, "--mode", "single",
+    run_step("1/4 train", "train.py", ["--script", args.script, "--config", config, "--mode", "single",
                                        "--device", args.device, *paths])
     run_step("2/4 evaluate the trained tracker", "test.py",
-             ["ostrack", args.config, "--dataset", "synthetic_val", "--threads", str(args.threads), "--device",
+             [args.script, config, "--dataset", "synthetic_val", "--threads", str(args.threads), "--device",
               args.device, "--no_progress", *paths])
     run_step("3/4 evaluate the first-box baseline", "test.py",
              ["first_box", "default", "--dataset", "synthetic_val", "--threads", "0", "--no_progress", *paths])
     run_step("4/4 scores", "analysis_results.py",
-             ["--tracker", "ostrack", "--param", args.config, "--tracker", "first_box", "--param", "default",
+             ["--tracker", args.script, "--param", config, "--tracker", "first_box", "--param", "default",
               "--dataset", "synthetic_val", "--mode", "got10k", "--plots", "success", *paths])
     print(f"\nmain job finished in {(time.perf_counter() - start) / 60:.1f} min. The table above compares the trained "
           f"tracker with one that repeats the first box (AO in percent).")

@@ -2,7 +2,13 @@
 
 Example: ``python tracking/test.py ostrack vitb_256_mae_ce_32x4_ep300 --dataset lasot --threads 16 --num_gpus 4``.
 Sequences whose result files exist are skipped (rerun the same command to resume); failed sequences are listed
-at the end and make the exit code 1.
+at the end and make the exit code 1. Each results folder records the checkpoint and config that produced it; a run
+with another checkpoint or config into the same folder is refused (use a new --runid, or --overwrite).
+
+More:
+* checkpoint sweep: ``--epochs 260 280 300`` (one results folder ``<param>_ep0260`` ... per epoch);
+* config overrides: ``--opts TEST.SEARCH_FACTOR 4.5 TEST.EPOCH 280`` (validated as YAML values are);
+* a folder of your own sequences: ``--dataset custom --data_dir PATH``.
 """
 
 from __future__ import annotations
@@ -10,14 +16,21 @@ from __future__ import annotations
 import argparse
 import logging
 
+from lib.test.evaluation.customdataset import CUSTOM_NAME, load_test_sequences, path_overrides
 from lib.test.evaluation.data import SequenceNotFoundError
-from lib.test.evaluation.datasets import get_dataset, known_datasets
+from lib.test.evaluation.datasets import known_datasets
 from lib.test.evaluation.running import run_dataset
 from lib.test.evaluation.tracker import Tracker
 from lib.train.admin.environment import env_settings
 from lib.utils.cli import run_cli
+from lib.utils.errors import OSTrackError
+from lib.utils.opts import parse_opts
 
 logger = logging.getLogger("tracking.test")
+
+
+class ArgumentError(OSTrackError):
+    """Inconsistent command-line arguments."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -26,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("tracker_param", type=str, help="config name under experiments/<tracker>/ (or a YAML path)")
     parser.add_argument("--runid", type=int, default=None, help="run id (results folder <param>_<runid:03d>)")
     parser.add_argument("--dataset_name", "--dataset", dest="dataset_name", type=str, default="otb",
-                        help=f"dataset: {', '.join(known_datasets())}")
+                        help=f"dataset: {', '.join(known_datasets())}, or {CUSTOM_NAME} (a folder of your own "
+                             f"sequences: --data_dir PATH or the custom_dir setting)")
     parser.add_argument("--sequence", type=str, default=None, help="one sequence, by index or name")
     parser.add_argument("--debug", type=int, default=0, help="debug level (> 0: no worker processes, no results "
                                                              "written, errors raised)")
@@ -37,29 +51,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="checkpoint file (default: <save_dir>/checkpoints/train/<tracker>/<param>/"
                              "OSTrack_ep<TEST.EPOCH>.pth.tar)")
     parser.add_argument("--save_dir", type=str, default=None, help="output folder (checkpoints, results)")
-    parser.add_argument("--data_dir", type=str, default=None, help="folder holding the datasets")
+    parser.add_argument("--data_dir", type=str, default=None,
+                        help="folder holding the datasets (with --dataset custom: the folder of sequences)")
+    parser.add_argument("--epochs", type=int, nargs="+", default=None,
+                        help="checkpoint sweep: evaluate the checkpoint of each epoch (results folder "
+                             "<param>_ep<epoch:04d> each)")
+    parser.add_argument("--opts", nargs="+", default=None, metavar="KEY VALUE",
+                        help="config overrides, e.g. --opts TEST.SEARCH_FACTOR 4.5 (validated as YAML values)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the existing results in the results folder(s) first (needed to rerun with "
+                             "another checkpoint or config into the same folder)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    overrides = {"save_dir": args.save_dir, "data_dir": args.data_dir}
+    if args.epochs is not None:
+        if args.checkpoint is not None:
+            raise ArgumentError("--epochs picks the training checkpoint of each epoch, so it cannot be combined with "
+                                "--checkpoint; give one or the other.")
+        bad = sorted({e for e in args.epochs if e <= 0} | {e for e in args.epochs if args.epochs.count(e) > 1})
+        if bad:
+            raise ArgumentError(f"--epochs takes distinct positive epoch numbers, got {args.epochs}.")
+    config_overrides = parse_opts(args.opts)
+    overrides = path_overrides([args.dataset_name], args.save_dir, args.data_dir)
     env = env_settings(**overrides)
-    dataset = get_dataset(args.dataset_name, env=env)
+    dataset = load_test_sequences([args.dataset_name], env)
     if args.sequence is not None:
         if args.sequence.isdigit() and int(args.sequence) >= len(dataset):
             raise SequenceNotFoundError(f"--sequence {args.sequence}: {args.dataset_name} has {len(dataset)} "
                                         f"sequences (indices 0-{len(dataset) - 1}).")
         dataset = [dataset[int(args.sequence)] if args.sequence.isdigit() else dataset[args.sequence]]
-    tracker = Tracker(args.tracker_name, args.tracker_param, args.dataset_name, args.runid,
-                      checkpoint=args.checkpoint, env_overrides=overrides)
-    # Resolve parameters once here: a missing checkpoint or a bad config is one clear error before any work.
-    params = tracker.get_parameters()
-    logger.info("tracker %s, checkpoint %s, %d sequence(s) of %s, results in %s", tracker.label(),
-                params.get("checkpoint", None), len(dataset), args.dataset_name, tracker.results_dir)
-    summary = run_dataset(dataset, [tracker], debug=args.debug, threads=args.threads, num_gpus=args.num_gpus,
-                          device=args.device, progress=not args.no_progress)
+    trackers = [Tracker(args.tracker_name, args.tracker_param, args.dataset_name, args.runid,
+                        checkpoint=args.checkpoint, env_overrides=overrides, epoch=epoch, overrides=config_overrides)
+                for epoch in (args.epochs or [None])]
+    # Resolve parameters once here: a missing checkpoint or a bad config is one clear error before any work, and
+    # so is a checkpoint that does not fit the config's model (building the tracker loads it; it names both configs).
+    for tracker in trackers:
+        params = tracker.get_parameters()
+        tracker.create_tracker(params, device="cpu")
+        logger.info("tracker %s, checkpoint %s, %d sequence(s) of %s, results in %s", tracker.label(),
+                    params.get("checkpoint", None), len(dataset), args.dataset_name, tracker.results_dir)
+    summary = run_dataset(dataset, trackers, debug=args.debug, threads=args.threads, num_gpus=args.num_gpus,
+                          device=args.device, progress=not args.no_progress, overwrite=args.overwrite)
     print(summary.format())
     return 1 if summary.failed else 0
 

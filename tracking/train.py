@@ -43,6 +43,8 @@ def _forwarded_arguments(args: argparse.Namespace) -> list[str]:
         value = getattr(args, name)
         if value is not None:
             out += [f"--{name}", str(value)]
+    if args.opts:
+        out += ["--opts", *args.opts]
     return out
 
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.distill:
         raise ConfigError(DISTILL_ERROR)
-    check_script_and_config(args.script, args.config)  # fail before starting processes
+    check_script_and_config(args.script, args.config, args.opts)  # fail before starting processes
     if args.mode == "single":
         run_training(args)
         return 0

@@ -7,13 +7,14 @@ Example: ``python tracking/video_demo.py ostrack vitb_256_mae_ce_32x4_ep300 clip
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
 
 from lib.test.evaluation.running import resolve_device
 from lib.test.evaluation.tracker import Tracker
-from lib.test.evaluation.video import run_video
+from lib.test.evaluation.video import VideoError, run_video
 from lib.utils.cli import run_cli
 from lib.utils.errors import OSTrackError
 
@@ -23,13 +24,13 @@ class BoxArgumentError(OSTrackError):
 
 
 def parse_box(text: str) -> list[float]:
-    """'x,y,w,h' -> [x, y, w, h] with w, h > 0."""
+    """'x,y,w,h' -> [x, y, w, h]: four finite numbers with w, h > 0 (the box is checked against the frame later)."""
     try:
         values = [float(v) for v in text.replace(" ", "").split(",")]
     except ValueError:
         values = []
-    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-        raise BoxArgumentError(f"--init_bbox {text!r}: expected x,y,w,h (four numbers, w and h > 0).")
+    if len(values) != 4 or not all(math.isfinite(v) for v in values) or values[2] <= 0 or values[3] <= 0:
+        raise BoxArgumentError(f"--init_bbox {text!r}: expected x,y,w,h (four finite numbers, w and h > 0).")
     return values
 
 
@@ -71,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         # matches OSTrack: tab-separated integer boxes
         np.savetxt(path, np.asarray(result.boxes).astype(int), delimiter="\t", fmt="%d")
         print(f"wrote {path}")
+    if result.truncated:
+        raise VideoError(f"the video {args.videofile} ended after {len(result.boxes)} of the {result.frames_expected} "
+                         f"frames its header states: the file is truncated or a frame is corrupt. The "
+                         f"{len(result.boxes)} frames read were tracked and written; expected a complete video.")
     return 0
 
 

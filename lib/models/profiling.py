@@ -17,8 +17,19 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
+from lib.utils.registry import Registry
+
 __all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "autocast_context",
-           "cpu_has_fast_bf16", "flop_counter", "matmul_peak_gflops", "roofline_line"]
+           "cpu_has_fast_bf16", "flop_counter", "matmul_peak_gflops", "roofline_line", "TRACKING_PATHS"]
+
+#: --script -> ``tracking_path(model, cfg, device) -> {variant name: zero-argument forward}``: the network as the
+#: family's tracker calls it per frame (OSTrack's own profile, with CE and attention variants, is in
+#: tracking/profile_model.py).
+TRACKING_PATHS = Registry("tracking path", "--script", {
+    "siamrpn": "lib.models.siamese.build:tracking_path",
+    "siamban": "lib.models.siamese.build:tracking_path",
+    "siamfcpp": "lib.models.siamfcpp.build:tracking_path",
+})
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:

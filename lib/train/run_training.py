@@ -13,13 +13,14 @@ from pathlib import Path
 
 import torch
 
-from lib.config import script_config_path
+from lib.config import load_script_config, script_config_path
 from lib.train.admin.environment import env_settings
 from lib.train.admin.multigpu import barrier, cleanup_distributed, dist_info_from_env, init_distributed, resolve_device
 from lib.train.admin.settings import Settings
 from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import int_flag, run_cli, setup_logging
 from lib.utils.errors import ConfigError
+from lib.utils.opts import parse_opts
 
 __all__ = ["build_parser", "run_training", "main", "DISTILL_ERROR", "check_script_and_config"]
 
@@ -49,16 +50,21 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config_teacher", type=str, default=None, help="distillation teacher config (unused)")
     parser.add_argument("--device", type=str, default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     parser.add_argument("--seed", type=int, default=42, help="random seed; rank r uses seed + r")
+    parser.add_argument("--opts", nargs="+", default=None, metavar="KEY VALUE",
+                        help="config overrides, e.g. --opts TRAIN.EPOCH 2 TRAIN.BATCH_SIZE 8 (checked as YAML values)")
     parser.add_argument("--fresh", type=int_flag, default=0,
                         help="1: start from epoch 1 even if checkpoints exist (default 0: resume from the newest)")
 
 
-def check_script_and_config(script: str, config: str) -> Path:
-    """The config file of ``--script``/``--config``; an unknown script or config lists the known ones."""
+def check_script_and_config(script: str, config: str, opts: list[str] | None = None) -> Path:
+    """The config file of ``--script``/``--config``, loaded once with ``--opts`` so that an unknown script or
+    config (the known ones are listed) or a bad override fails before any process starts."""
     from lib.train.train_script import TRAIN_SCRIPTS
 
     TRAIN_SCRIPTS.get(script)
-    return script_config_path(script, config)
+    path = script_config_path(script, config)
+    load_script_config(script, str(path), parse_opts(opts) if opts else None)
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +81,7 @@ def run_training(args: argparse.Namespace) -> None:
     """Set up this process (ranks, device, seeds, paths, settings) and call ``train_script.run``."""
     if args.distill:
         raise ConfigError(DISTILL_ERROR)
-    cfg_file = check_script_and_config(args.script, args.config)  # fails here, before any process work
+    cfg_file = check_script_and_config(args.script, args.config, args.opts)  # fails here, before any process work
     info = dist_info_from_env(getattr(args, "local_rank", -1))
     # Only rank 0 reports progress (spec 8.5 item 32); the others log warnings and errors.
     setup_logging(logging.INFO if info.rank == 0 else logging.WARNING)
@@ -96,7 +102,8 @@ def run_training(args: argparse.Namespace) -> None:
                     info.world_size, "" if info.world_size == 1 else "es", env.save_dir)
         from lib.train import train_script
 
-        train_script.run(settings, script_prv=args.script_prv, config_prv=args.config_prv)
+        train_script.run(settings, script_prv=args.script_prv, config_prv=args.config_prv,
+                         overrides=parse_opts(args.opts) if args.opts else None)
         barrier()  # leave together: a process exiting with a live process group can abort its peers
     finally:
         cleanup_distributed()

@@ -64,7 +64,7 @@ def prepare_synthetic_data(dataset_names: Iterable[str], settings: Settings) -> 
     barrier()
 
 
-def _sum_allreduce_hook(process_group: Any, bucket: Any) -> Any:
+def _sum_allreduce_hook(process_group, bucket):  # no annotations: DDP checks them against dist.GradBucket
     """DDP communication hook that sums gradients over ranks instead of averaging them."""
     group = process_group if process_group is not None else dist.group.WORLD
     future = dist.all_reduce(bucket.buffer(), group=group, async_op=True).get_future()
@@ -106,13 +106,19 @@ def _init_from_previous(net: nn.Module, settings: Settings, script_prv: str, con
                 len(unexpected))
 
 
-def run(settings: Settings, script_prv: str | None = None, config_prv: str | None = None) -> LTRTrainer:
+def run(settings: Settings, script_prv: str | None = None, config_prv: str | None = None,
+        overrides: dict | None = None) -> LTRTrainer:
     """Train the config named in ``settings`` with the training script of ``settings.script_name``.
+
+    Args:
+        settings: the run settings.
+        script_prv, config_prv: start from the newest checkpoint of that run.
+        overrides: nested config overrides (``--opts``), merged after the YAML and validated the same way.
 
     Returns the trainer (after the last epoch).
     """
     script: Any = TRAIN_SCRIPTS.get(settings.script_name)
-    cfg = load_script_config(settings.script_name, str(settings.cfg_file or settings.config_name))
+    cfg = load_script_config(settings.script_name, str(settings.cfg_file or settings.config_name), overrides)
     settings = script.settings_from_cfg(settings, cfg)
     log_handler = attach_log_file(settings.log_file) if settings.is_main else None
     try:

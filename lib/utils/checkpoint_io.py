@@ -21,7 +21,8 @@ import torch
 
 from lib.utils.errors import CheckpointError
 
-__all__ = ["load_checkpoint", "load_net_state_dict", "PickledStub", "STUBBABLE_PREFIXES"]
+__all__ = ["load_checkpoint", "load_net_state_dict", "extract_net_state_dict", "checkpoint_origin",
+           "state_dict_mismatch", "PickledStub", "STUBBABLE_PREFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,11 @@ def load_net_state_dict(path: str | os.PathLike, map_location: Any = "cpu") -> d
         CheckpointError: as :func:`load_checkpoint`, or when the file holds neither a ``net`` dict nor a
             state dict.
     """
-    ckpt = load_checkpoint(path, map_location=map_location)
+    return extract_net_state_dict(load_checkpoint(path, map_location=map_location), path)
+
+
+def extract_net_state_dict(ckpt: dict, path: str | os.PathLike = "<checkpoint>") -> dict[str, torch.Tensor]:
+    """The model state dict inside a loaded checkpoint dict (see :func:`load_net_state_dict`)."""
     if "net" in ckpt:
         net = ckpt["net"]
         if not isinstance(net, dict):
@@ -143,3 +148,36 @@ def load_net_state_dict(path: str | os.PathLike, map_location: Any = "cpu") -> d
         return ckpt
     raise CheckpointError(f"{path} has no 'net' entry and is not a state dict; its top-level keys are: "
                           f"{', '.join(map(str, list(ckpt)[:20]))}.")
+
+
+def checkpoint_origin(ckpt: dict) -> str:
+    """Which run wrote a checkpoint, from its ``settings`` (ours, or an original's pickled object) or ``cfg``.
+
+    Returns:
+        e.g. "config 'vitb_256_mae_ce_32x4_ep300' (script ostrack, backbone vit_base_patch16_224_ce)", or
+        "an unnamed config" when the file does not say.
+    """
+    settings = ckpt.get("settings")
+    get = settings.get if isinstance(settings, dict) else (lambda key: getattr(settings, key, None))
+    name, script = get("config_name"), get("script_name")
+    parts = [f"script {script}"] if isinstance(script, str) else []
+    cfg = ckpt.get("cfg")
+    backbone = cfg.get("MODEL", {}).get("BACKBONE", {}).get("TYPE") if isinstance(cfg, dict) else None
+    if isinstance(backbone, str):
+        parts.append(f"backbone {backbone}")
+    what = f"config {name!r}" if isinstance(name, str) else "an unnamed config"
+    return what + (f" ({', '.join(parts)})" if parts else "")
+
+
+def state_dict_mismatch(expected: dict[str, torch.Tensor], found: dict[str, Any], limit: int = 3) -> str:
+    """A short account of how ``found`` differs from a model's ``expected`` state dict (keys and shapes)."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    shapes = [f"{k} {tuple(found[k].shape)} instead of {tuple(expected[k].shape)}" for k in expected
+              if k in found and hasattr(found[k], "shape") and tuple(found[k].shape) != tuple(expected[k].shape)]
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("of another shape", shapes)):
+        if items:
+            more = f" and {len(items) - limit} more" if len(items) > limit else ""
+            parts.append(f"{len(items)} {label} ({'; '.join(items[:limit])}{more})")
+    return ", ".join(parts) if parts else "no difference in keys or shapes"

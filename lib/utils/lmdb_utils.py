@@ -3,7 +3,8 @@
 An LMDB dataset holds every file of a dataset folder as one value whose key is the file's path relative to the
 folder (``train/GOT-10k_Train_000001/00000001.jpg``). Environments are opened read-only (lock=False,
 readahead=False, meminit=False) and cached per process: a DataLoader worker forked from a process that had an
-environment open opens its own, as LMDB requires.
+environment open opens its own, as LMDB requires. Values are plain bytes: images are decoded by OpenCV, text and
+JSON parsed as text; nothing read from an LMDB is unpickled.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ import cv2
 import lmdb
 import numpy as np
 
-__all__ = ["get_lmdb_env", "read_lmdb", "has_key", "list_keys", "decode_img", "decode_str", "decode_json",
+from lib.utils.errors import OSTrackError
+
+__all__ = ["LmdbError", "get_lmdb_env", "read_lmdb", "has_key", "list_keys", "decode_img", "decode_str", "decode_json",
            "LmdbWriter", "is_lmdb"]
 
 _ENVS: dict[tuple[int, str], lmdb.Environment] = {}
+
+
+class LmdbError(OSTrackError):
+    """An LMDB environment or one of its values cannot be read as expected."""
 
 
 def is_lmdb(path: str | os.PathLike) -> bool:
@@ -35,7 +42,11 @@ def get_lmdb_env(path: str | os.PathLike) -> lmdb.Environment:
     if env is None:
         if not is_lmdb(path):
             raise FileNotFoundError(f"no LMDB environment (data.mdb) in {path}")
-        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_readers=512)
+        try:
+            env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_readers=512)
+        except lmdb.Error as err:
+            raise LmdbError(f"{path} is not a readable LMDB environment ({type(err).__name__}: {err}); expected a "
+                            f"folder written by tracking/convert_to_lmdb.py or the original's conversion.") from None
         _ENVS[key] = env
     return env
 
@@ -76,11 +87,19 @@ def decode_img(path: str | os.PathLike, key: str) -> np.ndarray:
 
 
 def decode_str(path: str | os.PathLike, key: str) -> str:
-    return read_lmdb(path, key).decode("utf-8")
+    """The text stored under ``key`` (UTF-8)."""
+    try:
+        return read_lmdb(path, key).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LmdbError(f"the value of {key!r} in the LMDB {path} is not UTF-8 text ({err}).") from None
 
 
 def decode_json(path: str | os.PathLike, key: str):
-    return json.loads(decode_str(path, key))
+    """The JSON value stored under ``key`` (values are plain bytes: nothing read from an LMDB is unpickled)."""
+    try:
+        return json.loads(decode_str(path, key))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise LmdbError(f"the value of {key!r} in the LMDB {path} is not JSON text ({err}).") from None
 
 
 class LmdbWriter:

@@ -21,13 +21,13 @@ has (the ``vos`` task and the tracker variants are left out); ``data.datapipelin
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from lib.config import core
 from lib.config.core import EXPERIMENTS_DIR, CfgNode, ConfigSchema, save_config
 from lib.config.siamfcpp import validation
-from lib.config.siamfcpp.validation import (BACKBONE_NAMES, DATASET_NAMES, LOSS_NAMES, MONITOR_NAMES, TESTER_NAMES,
-                                            TRANSFORMER_NAMES)
+from lib.config.siamfcpp.validation import BACKBONE_NAMES
 
 __all__ = ["SCHEMA", "get_defaults", "load_config", "merge_config", "save_config", "list_configs", "config_path",
            "EXPERIMENTS_DIR", "CfgNode"]
@@ -42,7 +42,8 @@ def _model() -> dict:
     return {
         "backbone": {
             "name": "",
-            "AlexNet": {"pretrain_model_path": ""},
+            # width_mult: framework addition (1.0 = video_analyst's AlexNet), for small CPU models
+            "AlexNet": {"pretrain_model_path": "", "width_mult": 1.0},
             "Inception3": {"pretrain_model_path": "", "crop_pad": 4, "pruned": True},
             "ShuffleNetV2_x1_0": dict(shufflenet),
             "ShuffleNetV2_x0_5": dict(shufflenet),
@@ -165,6 +166,15 @@ def _trainer() -> dict:
     }
 
 
+def _framework() -> dict:
+    """Keys this framework adds to the training branch (video_analyst has no such options)."""
+    return {
+        "grad_clip_norm": 0.0,  # 0: no clipping, as video_analyst
+        "print_interval": 20,  # iterations between statistics lines in the log
+        "max_nonfinite_steps": 50,  # consecutive skipped steps (non-finite loss) before the run stops
+    }
+
+
 def get_defaults() -> CfgNode:
     """video_analyst's root config for the track task (spec 3.1), unfrozen."""
     return CfgNode({
@@ -173,7 +183,7 @@ def get_defaults() -> CfgNode:
                            "pipeline": _pipeline(), "tester": _tester(), "data": _data()}},
         "train": {"track": {"exp_name": "unknown", "exp_save": "unknown", "num_processes": 1, "device": "cuda",
                             "model": _model(), "pipeline": _pipeline(), "tester": _tester(), "data": _data(),
-                            "optim": _optim(), "trainer": _trainer()}},
+                            "optim": _optim(), "trainer": _trainer(), "framework": _framework()}},
     })
 
 
@@ -201,6 +211,15 @@ def _choices() -> dict[str, tuple]:
         "train.track.optim.optimizer.name": ("SGD",),
         "train.track.optim.grad_modifier.name": ("", "DynamicFreezer"),
     })
+    # A selector left at its default "" (a component the branch does not use) stays valid, so that a merged and
+    # saved config (the run folder's config.yaml) loads again.
+    defaults = get_defaults()
+    for key, values in out.items():
+        node = defaults
+        for part in key.split("."):
+            node = node[part]
+        if node == "" and "" not in values:
+            out[key] = ("", *values)
     return out
 
 
@@ -213,14 +232,6 @@ SCHEMA = ConfigSchema(
     validate=validation.validate,
     defaults_file="lib/config/siamfcpp/config.py",
 )
-
-# the names the list selectors accept, kept next to the schema for readers
-LIST_SELECTORS: Mapping[str, tuple[str, ...]] = {
-    "model.losses.names": LOSS_NAMES, "tester.names": TESTER_NAMES,
-    "data.sampler.submodules.dataset.names": DATASET_NAMES, "data.transformer.names": TRANSFORMER_NAMES,
-    "trainer.monitors.names": MONITOR_NAMES,
-}
-
 
 def load_config(name: str, overrides: Mapping[str, Any] | None = None) -> CfgNode:
     """Load ``experiments/siamfcpp/<name>.yaml`` (or a YAML path) over the defaults; frozen.
@@ -246,6 +257,6 @@ def list_configs() -> list[str]:
     return core.list_configs(SCRIPT)
 
 
-def config_path(name: str):
+def config_path(name: str) -> Path:
     """The YAML file of a config name (or the path itself)."""
     return core.config_path(SCRIPT, name)

@@ -233,8 +233,9 @@ def _check_lr(c: _Checks, b: str, max_epoch_key: str) -> None:
 def _check_train(c: _Checks, b: str) -> None:
     target = f"{b}.data.target.DenseboxTarget"
     head = f"{b}.model.task_head.DenseboxHead"
-    for key, known in (("data.datapipeline.name", ("RegularDatapipeline",)), ("data.sampler.name", ("TrackPairSampler",)),
-                       ("data.target.name", ("DenseboxTarget",)), ("optim.optimizer.name", ("SGD",)),
+    for key, known in (("data.datapipeline.name", ("RegularDatapipeline",)),
+                       ("data.sampler.name", ("TrackPairSampler",)), ("data.target.name", ("DenseboxTarget",)),
+                       ("optim.optimizer.name", ("SGD",)),
                        ("trainer.name", ("RegularTrainer", "DistributedRegularTrainer"))):
         _selected(c, f"{b}.{key}", known)
     _check_model(c, b, f"{target}.z_size")
@@ -242,6 +243,9 @@ def _check_train(c: _Checks, b: str) -> None:
     for leaf in ("x_size", "num_conv3x3", "total_stride"):
         c.same(f"{target}.{leaf}", f"{head}.{leaf}", why)
     c.positive(f"{b}.num_processes")
+    c.at_least(f"{b}.framework.grad_clip_norm", 0)
+    c.positive(f"{b}.framework.print_interval")
+    c.at_least(f"{b}.framework.max_nonfinite_steps", 0)
     data = f"{b}.data"
     c.positive(f"{data}.num_epochs")
     c.positive(f"{data}.minibatch")

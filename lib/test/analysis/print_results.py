@@ -32,7 +32,8 @@ def print_results(trackers: SequenceType[Tracker], dataset: SequenceType[Sequenc
                   columns: tuple[str, ...] | None = None,
                   per_sequence: bool = False, skip_missing_seq: bool = False, exclude_invalid_frames: bool = False,
                   force_evaluation: bool = False, plot_bin_gap: float = 0.05, formats: tuple[str, ...] = ("png",),
-                  result_plot_path: str | Path | None = None) -> AnalysisReport:
+                  result_plot_path: str | Path | None = None, pad_results: bool = False,
+                  progress_bar: bool | None = None) -> AnalysisReport:
     """Evaluate, tabulate and plot.
 
     Args:
@@ -44,13 +45,15 @@ def print_results(trackers: SequenceType[Tracker], dataset: SequenceType[Sequenc
         plot_types: plots to draw ('success', 'prec', 'norm_prec'); empty for none.
         columns: table columns (default per mode, see report.DEFAULT_COLUMNS).
         per_sequence: also write per_sequence.csv (AUC, AO, precision, FPS per sequence and tracker).
-        skip_missing_seq, exclude_invalid_frames, force_evaluation, plot_bin_gap: see extract_results.
+        skip_missing_seq, exclude_invalid_frames, force_evaluation, plot_bin_gap, pad_results, progress_bar: see
+            extract_results.
         formats: plot file formats.
         result_plot_path: root of report folders.
     """
     data = extract_results(trackers, dataset, report_name, mode=mode, skip_missing_seq=skip_missing_seq,
                            plot_bin_gap=plot_bin_gap, exclude_invalid_frames=exclude_invalid_frames,
-                           force_evaluation=force_evaluation, result_plot_path=result_plot_path)
+                           force_evaluation=force_evaluation, result_plot_path=result_plot_path,
+                           pad_results=pad_results, progress_bar=progress_bar)
     if merge_results:
         data = merge_runs(data)
     scores = compute_scores(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Sequence as SequenceType
@@ -11,6 +12,8 @@ import numpy as np
 from lib.utils.errors import OSTrackError
 
 __all__ = ["Sequence", "SequenceList", "BaseDataset", "SequenceNotFoundError"]
+
+logger = logging.getLogger(__name__)
 
 
 class SequenceNotFoundError(OSTrackError, KeyError):
@@ -51,6 +54,9 @@ class Sequence:
         self.language = language
         self.cover = None if cover is None else np.asarray(cover)
         self.resolution = resolution
+        #: (frames, boxes, flags...) before trimming when the counts did not match, else None
+        self.trimmed: dict[str, int] | None = None
+        self._align_lengths()
         if init_data is None:
             if len(self.ground_truth_rect) == 0:
                 raise OSTrackError(f"sequence {name}: the ground-truth file is empty; the first frame's box is "
@@ -58,6 +64,30 @@ class Sequence:
             init_data = {0: {"bbox": self.ground_truth_rect[0].tolist()}}
         self.init_data = OrderedDict(sorted(init_data.items()))
         self._trim_to_init_frame()
+
+    def _align_lengths(self) -> None:
+        """Trim frames, ground truth and flags to a common length when they differ (one warning, recorded in
+        :attr:`trimmed`). A ground truth of a single row (test splits: the first frame only) is not compared."""
+        if len(self.ground_truth_rect) <= 1:
+            return
+        lengths = {"frames": len(self.frames), "boxes": len(self.ground_truth_rect)}
+        for name in ("target_visible", "cover"):
+            value = getattr(self, name)
+            if value is not None:
+                lengths[name.replace("_", " ") + " flags"] = len(value)
+        n = min(lengths.values())
+        if len(set(lengths.values())) == 1:
+            return
+        self.trimmed = lengths
+        logger.warning("sequence %s (%s): %s do not match; evaluating its first %d frames.", self.name, self.dataset,
+                       ", ".join(f"{v} {k}" for k, v in lengths.items()), n)
+        self.frames = self.frames[:n]
+        if len(self.ground_truth_rect) > 1:
+            self.ground_truth_rect = self.ground_truth_rect[:n]
+        if self.target_visible is not None:
+            self.target_visible = self.target_visible[:n]
+        if self.cover is not None:
+            self.cover = self.cover[:n]
 
     def _trim_to_init_frame(self) -> None:
         first = next(iter(self.init_data))

@@ -7,6 +7,7 @@ lib.train.admin.environment); a missing root is one DatasetNotFoundError naming 
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,8 @@ from lib.train.admin.environment import EnvSettings, env_settings
 from lib.utils.errors import OSTrackError
 
 __all__ = ["UnknownDatasetError", "DatasetEntry", "DATASETS", "known_datasets", "load_dataset", "get_dataset"]
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownDatasetError(OSTrackError, KeyError):
@@ -101,5 +104,11 @@ def get_dataset(*names: str, env: EnvSettings | None = None) -> SequenceList:
     env = env or env_settings()
     sequences = SequenceList()
     for name in names:
-        sequences += load_dataset(name, env).get_sequence_list()
+        loaded = load_dataset(name, env).get_sequence_list()
+        trimmed = [s.name for s in loaded if s.trimmed]
+        if trimmed:
+            logger.warning("%s: %d of %d sequences had frame and annotation counts that do not match and were "
+                           "trimmed (see the warnings above): %s", name, len(trimmed), len(loaded),
+                           ", ".join(trimmed[:10]) + (", ..." if len(trimmed) > 10 else ""))
+        sequences += loaded
     return sequences

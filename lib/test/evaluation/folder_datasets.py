@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from lib.test.evaluation.data import BaseDataset, Sequence, SequenceList
-from lib.test.utils.load_text import TextFileError, load_boxes, load_str, load_values
+from lib.test.utils.load_text import TextFileError, load_ground_truth, load_str, load_values
 
 __all__ = ["TC128Dataset", "TNL2kDataset", "ITBDataset"]
 
@@ -47,10 +47,8 @@ class TC128Dataset(BaseDataset):
         start, end = (int(v) for v in load_values(range_files[0])[:2])
         prefix = os.path.join(folder, "img", "")
         frames = [f"{prefix}{i:04d}.jpg" for i in range(start, end + 1)]
-        gt = load_boxes(self._anno[folder.name])
-        if len(frames) != len(gt):
-            raise TextFileError(f"TC128 sequence {folder.name}: the frame range {start}-{end} gives {len(frames)} "
-                                f"frames but the annotation has {len(gt)} rows.")
+        gt = load_ground_truth(self._anno[folder.name])
+        # a frame range and an annotation of different lengths are reported and trimmed by Sequence
         return Sequence(folder.name, frames, self.tag, gt)
 
 
@@ -66,7 +64,7 @@ class TNL2kDataset(BaseDataset):
         return SequenceList(self._construct_sequence(d) for d in _subdirs(self.root))
 
     def _construct_sequence(self, folder: Path) -> Sequence:
-        gt = load_boxes(folder / "groundtruth.txt")
+        gt = load_ground_truth(folder / "groundtruth.txt")
         language_file = folder / "language.txt"
         language = load_str(language_file) if language_file.is_file() else None
         frames = sorted(os.listdir(folder / "imgs"))
@@ -100,4 +98,4 @@ class ITBDataset(BaseDataset):
         nz = len(images[0].rsplit(".", 1)[0])
         prefix = os.path.join(folder, "")
         frames = [f"{prefix}{i:0{nz}d}.jpg" for i in range(1, len(images) + 1)]
-        return Sequence(folder.name, frames, self.tag, load_boxes(folder / "groundtruth.txt"))
+        return Sequence(folder.name, frames, self.tag, load_ground_truth(folder / "groundtruth.txt"))

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from lib.test.evaluation.data import BaseDataset, Sequence, SequenceList
-from lib.test.utils.load_text import load_boxes, load_values
+from lib.test.utils.load_text import load_ground_truth, load_values
 from lib.utils.errors import DatasetNotFoundError
 
 __all__ = ["GOT10KDataset", "SyntheticDataset", "list_frames", "read_resolution"]
@@ -21,7 +21,12 @@ _RESOLUTION = re.compile(r"resolution\s*:\s*\(?\s*(\d+)\s*,\s*(\d+)")
 
 
 def list_frames(folder: Path, ext: str = ".jpg") -> list[str]:
-    """Image files of a folder sorted by their numeric name (``1.jpg`` < ``10.jpg``), as the original."""
+    """Image files of a folder sorted by their numeric name (``1.jpg`` < ``10.jpg``), as the original.
+
+    When the names are frame numbers, the list runs from the lowest to the highest number without a gap: a file
+    missing inside the sequence keeps its place (its path is listed and reading it fails with the sequence and frame
+    named), instead of silently shifting every later frame against the ground truth.
+    """
     try:
         names = [e.name for e in os.scandir(folder) if e.name.endswith(ext)]
     except FileNotFoundError:
@@ -32,6 +37,14 @@ def list_frames(folder: Path, ext: str = ".jpg") -> list[str]:
         return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
     prefix = os.path.join(folder, "")  # string joins: a Path per frame is slow for 2,500-frame sequences
+    stems = [n[: -len(ext)] for n in names]
+    if stems and all(s.isdigit() for s in stems):
+        numbers = sorted(int(s) for s in stems)
+        if numbers[-1] - numbers[0] + 1 != len(numbers):
+            widths = {len(s) for s in stems}
+            # zero-padded names (00000001.jpg) all have one width; unpadded ones (TrackingNet: 0.jpg) vary
+            pad = widths.pop() if len(widths) == 1 and any(s.startswith("0") and len(s) > 1 for s in stems) else 0
+            return [f"{prefix}{i:0{pad}d}{ext}" for i in range(numbers[0], numbers[-1] + 1)]
     return [prefix + n for n in sorted(names, key=key)]
 
 
@@ -94,7 +107,7 @@ class GOT10KDataset(BaseDataset):
 
     def _construct_sequence(self, name: str) -> Sequence:
         folder = self.split_dir / name
-        gt = load_boxes(folder / "groundtruth.txt")
+        gt = load_ground_truth(folder / "groundtruth.txt")
         cover_file = folder / "cover.label"
         cover = load_values(cover_file) if cover_file.is_file() else None
         return Sequence(name, list_frames(folder), self.tag, gt, cover=cover,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.test.evaluation.data import BaseDataset, Sequence, SequenceList
-from lib.test.utils.load_text import load_boxes, load_values
+from lib.test.utils.load_text import load_ground_truth, load_values
 
 __all__ = ["LaSOTDataset", "LaSOTExtensionSubsetDataset", "sequence_list_data"]
 
@@ -52,10 +52,11 @@ class LaSOTDataset(BaseDataset):
     def _construct_sequence(self, name: str) -> Sequence:
         class_name = name.rsplit("-", 1)[0]
         folder = self.root / class_name / name
-        gt = load_boxes(folder / "groundtruth.txt")
+        gt = load_ground_truth(folder / "groundtruth.txt")
         full_occlusion = load_values(folder / "full_occlusion.txt")
         out_of_view = load_values(folder / "out_of_view.txt")
-        target_visible = np.logical_and(full_occlusion == 0, out_of_view == 0)
+        n = min(len(full_occlusion), len(out_of_view))  # files of other lengths are reported and trimmed by Sequence
+        target_visible = np.logical_and(full_occlusion[:n] == 0, out_of_view[:n] == 0)
         # string formatting, not a Path per frame: LaSOT has 280 x ~2,500 frames
         prefix = os.path.join(folder, "img", "")
         frames = [f"{prefix}{i:08d}.jpg" for i in range(1, len(gt) + 1)]

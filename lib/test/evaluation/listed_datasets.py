@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lib.test.evaluation.data import BaseDataset, Sequence, SequenceList
 from lib.test.evaluation.lasotdataset import sequence_list_data
-from lib.test.utils.load_text import load_boxes
+from lib.test.utils.load_text import load_ground_truth
 
 __all__ = ["ListedDataset", "OTBDataset", "UAVDataset", "NFSDataset"]
 
@@ -45,7 +45,7 @@ class ListedDataset(BaseDataset):
         prefix = os.path.join(folder, "")
         frames = [f"{prefix}{i:0{nz}d}.{ext}"
                   for i in range(record["startFrame"] + init_omit, record["endFrame"] + 1)]
-        gt = load_boxes(self.root / record["anno_path"])
+        gt = load_ground_truth(self.root / record["anno_path"])
         return Sequence(record["name"], frames, self.tag, gt[init_omit:], object_class=record["object_class"])
 
 

@@ -2,8 +2,13 @@
 
 Fixes of the original runner (spec 7.4, 8.6 item 39): each worker gets its GPU from its worker index (not by
 parsing the process name); a failing sequence is reported in a summary at the end (and makes the exit code
-non-zero) while the other sequences still finish; finished sequences (result file present) are skipped, so an
-interrupted run resumes; a progress bar counts sequences.
+non-zero) while the other sequences still finish; finished sequences are skipped, so an interrupted run resumes;
+a progress bar counts sequences.
+
+A sequence counts as finished only when its result files pass the result-file checks (one row per frame, finite,
+sizes >= 0); a file left short by a killed run of an older version or another tool is run again. Before any
+work, each tracker's results folder is checked against its provenance record (lib.test.evaluation.provenance):
+results of another checkpoint or config are never resumed from.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ import torch
 from tqdm import tqdm
 
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.results import results_exist, write_results
+from lib.test.evaluation.provenance import check_and_record, make_record
+from lib.test.evaluation.results import result_status, write_results
 from lib.test.evaluation.tracker import Tracker
+from lib.utils.device import check_device
+from lib.utils.errors import OSTrackError
 
-__all__ = ["SequenceOutcome", "RunSummary", "resolve_device", "worker_device", "run_sequence", "run_dataset"]
+__all__ = ["SequenceOutcome", "RunSummary", "resolve_device", "worker_device", "run_sequence", "record_provenance",
+           "run_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +83,14 @@ class RunSummary:
 
 
 def resolve_device(device: str | None) -> str:
-    """'auto' (or None) -> 'cuda' when available, else 'cpu'; anything else is returned as given."""
+    """'auto' (or None) -> 'cuda' when available, else 'cpu'; other valid device strings are returned normalised.
+
+    Raises:
+        DeviceError: a malformed device string or a device this machine does not have (see check_device).
+    """
     if device in (None, "", "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return str(check_device(device))
 
 
 def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
@@ -93,15 +106,20 @@ def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
 
 
 def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = "cpu") -> SequenceOutcome:
-    """Run one tracker on one sequence and write its result files (skipped if they exist).
+    """Run one tracker on one sequence and write its result files (skipped if finished ones exist).
 
     With ``debug`` > 0 (as the original) existing results are not skipped, nothing is written and errors are
     raised instead of being reported.
     """
     base = tracker.result_base(seq)
     label = tracker.label()
-    if not debug and results_exist(base):
-        return SequenceOutcome(seq.name, label, "skipped", device=device)
+    if not debug:
+        status, reason = result_status(base, len(seq.frames))
+        if status == "finished":
+            return SequenceOutcome(seq.name, label, "skipped", device=device)
+        if status == "invalid":
+            logger.warning("%s on %s: the existing result is not a finished one (%s); running it again", label,
+                           seq.name, reason)
     try:
         output = tracker.run_sequence(seq, debug=debug, device=device)
     except Exception as err:  # noqa: BLE001 - reported in the summary; the other sequences go on
@@ -114,7 +132,10 @@ def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = 
     outcome = SequenceOutcome(seq.name, label, "done", frames=len(times), seconds=float(sum(times)), device=device)
     logger.debug("%s on %s: FPS %.1f", label, seq.name, outcome.fps)
     if not debug:
-        write_results(base, output["target_bbox"], times)
+        try:
+            write_results(base, output["target_bbox"], times)
+        except OSTrackError as err:  # a diverged tracker (NaN box): this sequence fails, the others go on
+            return SequenceOutcome(seq.name, label, "failed", error=f"{type(err).__name__}: {err}", device=device)
     return outcome
 
 
@@ -134,8 +155,21 @@ def _run_task(task: tuple[Sequence, Tracker, int]) -> SequenceOutcome:
     return run_sequence(seq, tracker, debug, device=_WORKER_DEVICE)
 
 
+def record_provenance(tracker: Tracker, dataset: SequenceType[Sequence], overwrite: bool = False) -> None:
+    """Check a tracker's results folder against this run and record the run (see provenance.check_and_record).
+
+    The parameters are resolved here, in the main process, before any work: a missing checkpoint or a bad config
+    is one error, and the checkpoint file the workers will load is hashed once.
+    """
+    params = tracker.get_parameters()
+    record = make_record(tracker.name, tracker.results_dir.name, params, sorted({s.dataset for s in dataset}),
+                         epoch=getattr(tracker, "epoch", None))
+    check_and_record(tracker.results_dir, record, overwrite=overwrite)
+
+
 def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker], debug: int = 0, threads: int = 0,
-                num_gpus: int = 8, device: str | None = "auto", progress: bool = True) -> RunSummary:
+                num_gpus: int = 8, device: str | None = "auto", progress: bool = True,
+                overwrite: bool = False) -> RunSummary:
     """Run every tracker on every sequence.
 
     Args:
@@ -146,8 +180,13 @@ def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker]
         num_gpus: GPUs to spread the workers over (device 'cuda').
         device: 'auto', 'cpu', 'cuda' or 'cuda:<i>'.
         progress: show a progress bar over sequences.
+        overwrite: delete each tracker's existing results (and provenance record) first, instead of refusing
+            results of another configuration.
     """
     device = resolve_device(device)
+    if not debug:
+        for trk in trackers:
+            record_provenance(trk, dataset, overwrite)
     tasks = [(seq, trk, debug) for seq, trk in product(dataset, trackers)]
     summary = RunSummary()
     start = time.perf_counter()

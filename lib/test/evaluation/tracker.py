@@ -8,6 +8,7 @@ to worker processes (spec 7.3).
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.results import result_base, tracker_results_dir
+from lib.test.evaluation.results import result_base, results_folder_name, tracker_results_dir
 from lib.test.utils.params import TrackerParams
 from lib.train.admin.environment import EnvSettings, env_settings
 from lib.utils.errors import OSTrackError
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 TRACKERS = {
     "ostrack": ("lib.test.tracker.ostrack:OSTrackTracker", "lib.test.parameter.ostrack:parameters"),
     "first_box": ("lib.test.tracker.first_box:FirstBoxTracker", "lib.test.parameter.first_box:parameters"),
+    # TRACK.TYPE of the config picks SiamRPNTracker or the long-term SiamRPNLTTracker
+    "siamrpn": ("lib.test.tracker.siamrpn:build_tracker", "lib.test.parameter.siamrpn:parameters"),
+    "siamban": ("lib.test.tracker.siamban:SiamBANTracker", "lib.test.parameter.siamban:parameters"),
+    "siamfcpp": ("lib.test.tracker.siamfcpp:SiamFCppTracker", "lib.test.parameter.siamfcpp:parameters"),
 }
 
 
@@ -43,7 +48,7 @@ class UnknownTrackerError(OSTrackError, KeyError):
 
 
 class FrameReadError(OSTrackError):
-    """A sequence frame could not be read."""
+    """A sequence frame (or the box that initialises the tracker on it) could not be read."""
 
 
 def _load(target: str) -> Any:
@@ -58,10 +63,23 @@ def parameter_stem(parameter_name: str) -> str:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB (the colour order trackers are trained with)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """An image file as (H, W, 3) uint8 RGB (the colour order trackers are trained with).
+
+    Raises:
+        FrameReadError: the file is missing, not an image, or a JPEG cut short (OpenCV would decode the part
+            that is there and fill the rest with grey).
+    """
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as err:
+        raise FrameReadError(f"could not read the frame {path} ({err.strerror or err}).") from None
+    # a complete JPEG ends with the EOI marker FF D9 (some writers append a trailer); in entropy-coded data an FF
+    # byte is always followed by 00 or a restart marker, so a cut-short file has no FF D9 near its end
+    if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:].tobytes():
+        raise FrameReadError(f"the frame {path} is a truncated JPEG (no end-of-image marker).")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise FrameReadError(f"could not read the frame {path} (missing or not an image).")
+        raise FrameReadError(f"could not read the frame {path} (empty or not an image).")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -81,12 +99,14 @@ class Tracker:
         tracker_class: use this class instead of the registry's (tests, plug-ins); it must be importable by
             worker processes.
         params: use these parameters instead of calling the parameter function.
+        epoch: evaluate the checkpoint of this epoch (a checkpoint sweep); results go to ``<param>_ep<epoch:04d>``.
+        overrides: nested config overrides (``--opts``) passed to the parameter function.
     """
 
     def __init__(self, name: str, parameter_name: str, dataset_name: str | None = None, run_id: int | None = None,
                  display_name: str | None = None, result_only: bool = False, checkpoint: str | None = None,
                  env_overrides: dict | None = None, tracker_class: type | None = None,
-                 params: TrackerParams | None = None):
+                 params: TrackerParams | None = None, epoch: int | None = None, overrides: dict | None = None):
         if tracker_class is None and name not in TRACKERS:
             raise UnknownTrackerError(f"unknown tracker {name!r}; known trackers: {', '.join(sorted(TRACKERS))}.")
         self.name = name
@@ -99,8 +119,10 @@ class Tracker:
         self.env_overrides = {k: str(v) for k, v in (env_overrides or {}).items() if v is not None}
         self.tracker_class = tracker_class
         self.params = params
+        self.epoch = epoch
+        self.overrides = overrides or {}
         self.results_dir = tracker_results_dir(self.env().results_path, name, parameter_stem(parameter_name),
-                                               run_id, result_only)
+                                               run_id, result_only, epoch)
 
     def env(self) -> EnvSettings:
         return env_settings(**self.env_overrides)
@@ -109,8 +131,7 @@ class Tracker:
         """Display name, or name/param[_runid]."""
         if self.display_name:
             return self.display_name
-        run = "" if self.run_id is None else f"_{self.run_id:03d}"
-        return f"{self.name}/{parameter_stem(self.parameter_name)}{run}"
+        return f"{self.name}/{results_folder_name(self.parameter_name, self.run_id, self.epoch)}"
 
     def result_base(self, seq: Sequence) -> Path:
         """Base path of a sequence's result files (see lib.test.evaluation.results)."""
@@ -121,7 +142,17 @@ class Tracker:
         if self.params is not None:
             return self.params
         params_fn = _load(TRACKERS[self.name][1])
-        return params_fn(self.parameter_name, checkpoint=self.checkpoint, env=self.env())
+        extra = {"epoch": self.epoch} if self.epoch is not None else {}
+        if self.overrides:
+            extra["overrides"] = self.overrides
+        accepted = inspect.signature(params_fn).parameters
+        unsupported = [k for k in extra if k not in accepted]
+        if unsupported:
+            flags = {"epoch": "--epochs", "overrides": "--opts"}
+            raise OSTrackError(f"tracker {self.name!r} does not support {', '.join(flags[k] for k in unsupported)} "
+                               f"(its parameter function {TRACKERS[self.name][1]} takes no "
+                               f"{', '.join(unsupported)} argument).")
+        return params_fn(self.parameter_name, checkpoint=self.checkpoint, env=self.env(), **extra)
 
     def create_tracker(self, params: TrackerParams, device: str = "cpu"):
         cls = self.tracker_class or _load(TRACKERS[self.name][0])
@@ -150,18 +181,36 @@ class Tracker:
         return f"Tracker({self.name!r}, {self.parameter_name!r}, run_id={self.run_id})"
 
 
+def _read_frame(seq: Sequence, frame_num: int) -> np.ndarray:
+    try:
+        return read_image(seq.frames[frame_num])
+    except FrameReadError as err:
+        raise FrameReadError(f"sequence {seq.name}, frame {frame_num} of {len(seq.frames)}: {err}") from None
+
+
 def track_sequence(tracker, seq: Sequence) -> dict:
-    """Run an initialised-per-sequence tracker over all frames; frame reading is not timed (as the original)."""
-    image = read_image(seq.frames[0])
+    """Run an initialised-per-sequence tracker over all frames; frame reading is not timed (as the original).
+
+    Raises:
+        FrameReadError: a frame is missing or corrupt (the message names the sequence and the frame); the runner
+            reports the sequence as failed and goes on with the others.
+    """
+    if not seq.frames:
+        raise FrameReadError(f"sequence {seq.name} has no frames.")
+    image = _read_frame(seq, 0)
     init_info = seq.init_info()
+    box = np.asarray(init_info["init_bbox"], dtype=np.float64)
+    if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
+        raise FrameReadError(f"sequence {seq.name}: the initial box {init_info['init_bbox']} is not a box (its "
+                             f"ground-truth line is empty, not numeric or of zero size); expected x,y,w,h with w, h > 0.")
     start = time.perf_counter()
     out = tracker.initialize(image, init_info)
     # A tracker may report its own first box (PySOT writes its init box [x+0.5, y+0.5, w, h], spec quirk 35).
     first = out.get("target_bbox") if isinstance(out, dict) else None
     boxes = [[float(v) for v in first] if first is not None else list(init_info["init_bbox"])]
     times = [time.perf_counter() - start]
-    for frame_num, frame_path in enumerate(seq.frames[1:], start=1):
-        image = read_image(frame_path)
+    for frame_num in range(1, len(seq.frames)):
+        image = _read_frame(seq, frame_num)
         info = seq.frame_info(frame_num)
         start = time.perf_counter()
         out = tracker.track(image, info)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lib.test.evaluation.data import BaseDataset, Sequence, SequenceList
 from lib.test.evaluation.got10kdataset import list_frames
-from lib.test.utils.load_text import load_boxes
+from lib.test.utils.load_text import load_ground_truth
 from lib.utils.errors import DatasetNotFoundError
 
 __all__ = ["TrackingNetDataset"]
@@ -46,6 +46,6 @@ class TrackingNetDataset(BaseDataset):
         return SequenceList(self._construct_sequence(s, n) for s, n in self._entries)
 
     def _construct_sequence(self, set_name: str, name: str) -> Sequence:
-        gt = load_boxes(self.root / set_name / "anno" / f"{name}.txt")
+        gt = load_ground_truth(self.root / set_name / "anno" / f"{name}.txt")
         frames = list_frames(self.root / set_name / "frames" / name)
         return Sequence(name, frames, self.tag, gt)

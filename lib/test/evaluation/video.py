@@ -8,6 +8,7 @@ initial box must be given.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ import numpy as np
 
 from lib.utils.errors import OSTrackError
 
-__all__ = ["VideoError", "VideoResult", "open_video", "has_display", "video_writer", "draw_box", "run_video"]
+__all__ = ["VideoError", "VideoResult", "open_video", "has_display", "video_writer", "draw_box", "run_video",
+           "check_init_box"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,17 @@ class VideoError(OSTrackError):
 
 @dataclass
 class VideoResult:
+    """Boxes and per-frame times of a run; ``frames_expected`` is the frame count the file's header states."""
+
     boxes: list[list[float]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    frames_expected: int | None = None
+    stopped: bool = False  # the user quit ('q') before the end
+
+    @property
+    def truncated(self) -> bool:
+        """Whether fewer frames could be read than the video file says it holds."""
+        return not self.stopped and bool(self.frames_expected) and len(self.boxes) < self.frames_expected
 
     @property
     def fps(self) -> float:
@@ -98,15 +109,23 @@ def run_video(tracker, source: str, init_bbox: list[float] | None = None, output
     capture = open_video(source)
     ok, frame = capture.read()
     if not ok:
-        raise VideoError(f"the video {source!r} has no frames.")
+        capture.release()
+        raise VideoError(f"the video {source!r} has no readable frame (empty, truncated or not a video).")
     if init_bbox is None:
         if not has_display():
+            capture.release()
             raise VideoError("no initial box: pass --init_bbox x,y,w,h (there is no display to select one).")
         init_bbox = _select_box(frame)
+    try:
+        check_init_box(init_bbox, frame.shape[1], frame.shape[0])
+    except VideoError:
+        capture.release()
+        raise
     writer = None
     if output is not None:
         writer = video_writer(Path(output), capture.get(cv2.CAP_PROP_FPS), (frame.shape[1], frame.shape[0]))
-    result = VideoResult()
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if not str(source).isdigit() else 0
+    result = VideoResult(frames_expected=count if count > 0 else None)
     try:
         start = time.perf_counter()
         tracker.initialize(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), {"init_bbox": list(init_bbox)})
@@ -122,6 +141,7 @@ def run_video(tracker, source: str, init_bbox: list[float] | None = None, output
                     cv2.imshow("tracking", annotated)
                     key = cv2.waitKey(1) & 0xFF
                     if key == ord("q"):
+                        result.stopped = True
                         break
                     if key == ord("r"):
                         box = _select_box(frame)
@@ -141,4 +161,18 @@ def run_video(tracker, source: str, init_bbox: list[float] | None = None, output
         if show:
             cv2.destroyAllWindows()
     logger.info("tracked %d frames at %.1f FPS", len(result.boxes), result.fps)
+    if result.truncated:
+        logger.warning("the video %s ended after %d of the %d frames its header states (truncated or corrupt)",
+                       source, len(result.boxes), result.frames_expected)
     return result
+
+
+def check_init_box(box: list[float], width: int, height: int) -> None:
+    """Raise VideoError unless ``box`` (x, y, w, h) is finite, has a positive size and overlaps the frame."""
+    values = [float(v) for v in box]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values) or values[2] <= 0 or values[3] <= 0:
+        raise VideoError(f"initial box {list(box)}: expected x,y,w,h with finite values and w, h > 0.")
+    x, y, w, h = values
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise VideoError(f"initial box {values} lies outside the first frame ({width} x {height} pixels): expected "
+                         f"a box x,y,w,h that overlaps the image (0 <= x < {width}, 0 <= y < {height}).")

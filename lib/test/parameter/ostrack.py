@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 from lib.config.ostrack.config import config_path, load_config
 from lib.test.utils.params import TrackerParams
@@ -49,7 +50,8 @@ def resolve_checkpoint(config_name: str, epoch: int, save_dir: str | os.PathLike
     folder = path.parent
     if folder.is_dir():
         found = sorted(p.name for p in folder.glob(f"{prefix}_ep*.pth.tar"))
-        what = (f"That folder holds {', '.join(found)}; set {epoch_key} in the config to one of those epochs"
+        how = f"pass {epoch_key} with" if epoch_key.startswith("--") else f"set {epoch_key} in the config to one of"
+        what = (f"That folder holds {', '.join(found)}; {how} those epochs"
                 if found else f"That folder holds no {prefix}_ep*.pth.tar checkpoint")
     else:
         trained = sorted(p.name for p in folder.parent.glob("*") if p.is_dir()) if folder.parent.is_dir() else []
@@ -61,7 +63,7 @@ def resolve_checkpoint(config_name: str, epoch: int, save_dir: str | os.PathLike
 
 
 def parameters(yaml_name: str, checkpoint: str | os.PathLike | None = None, env: EnvSettings | None = None,
-               resolve: bool = True) -> TrackerParams:
+               resolve: bool = True, epoch: int | None = None, overrides: Mapping | None = None) -> TrackerParams:
     """Tracker parameters for an experiment config.
 
     Args:
@@ -69,8 +71,10 @@ def parameters(yaml_name: str, checkpoint: str | os.PathLike | None = None, env:
         checkpoint: explicit checkpoint path overriding the one derived from TEST.EPOCH.
         env: path settings (default: resolved from flags/environment/settings file).
         resolve: look the checkpoint up now (raising if it is missing); False leaves params.checkpoint None.
+        epoch: the checkpoint epoch to evaluate instead of TEST.EPOCH (a checkpoint sweep, ``--epochs``).
+        overrides: nested config overrides (``--opts``), validated as the YAML is.
     """
-    cfg = load_config(yaml_name)
+    cfg = load_config(yaml_name, overrides=overrides)
     config_name = config_path(yaml_name).stem
     params = TrackerParams(
         cfg=cfg,
@@ -85,5 +89,6 @@ def parameters(yaml_name: str, checkpoint: str | os.PathLike | None = None, env:
     )
     if resolve:
         env = env or env_settings()
-        params.checkpoint = resolve_checkpoint(config_name, cfg.TEST.EPOCH, env.save_dir, checkpoint)
+        chosen, key = (cfg.TEST.EPOCH, "TEST.EPOCH") if epoch is None else (epoch, "--epochs")
+        params.checkpoint = resolve_checkpoint(config_name, chosen, env.save_dir, checkpoint, epoch_key=key)
     return params

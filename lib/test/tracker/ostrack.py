@@ -24,7 +24,7 @@ from lib.test.utils.params import TrackerParams
 from lib.train.data.processing_utils import crop_resize, crop_window, transform_image_to_crop
 from lib.utils.box_ops import clip_box
 from lib.utils.ce_utils import generate_mask_cond
-from lib.utils.checkpoint_io import load_net_state_dict
+from lib.utils.checkpoint_io import checkpoint_origin, extract_net_state_dict, load_checkpoint, state_dict_mismatch
 from lib.utils.errors import CheckpointError
 
 __all__ = ["OSTrackTracker", "map_box_back", "crop_search_region"]
@@ -46,11 +46,17 @@ def _load_network(params: TrackerParams, device: torch.device) -> nn.Module:
         _NETWORK_CACHE.clear()
         network = build_ostrack(params.cfg, training=False)
         if checkpoint is not None:
+            ckpt = load_checkpoint(checkpoint)
+            state = extract_net_state_dict(ckpt, checkpoint)
             try:
-                network.load_state_dict(load_net_state_dict(checkpoint), strict=True)
-            except RuntimeError as err:
-                raise CheckpointError(f"checkpoint {checkpoint} does not fit the model of config "
-                                      f"{params.get('yaml_name', '?')}: {str(err)[:2000]}") from None
+                network.load_state_dict(state, strict=True)
+            except RuntimeError:
+                raise CheckpointError(
+                    f"checkpoint {checkpoint} (written for {checkpoint_origin(ckpt)}) does not fit the model of the "
+                    f"tracker's config {params.get('yaml_name', '?')!r} (backbone "
+                    f"{params.cfg.MODEL.BACKBONE.TYPE}): {state_dict_mismatch(network.state_dict(), state)}. "
+                    f"Expected a checkpoint trained with the same model config; pass the matching config name "
+                    f"or --checkpoint.") from None
         else:
             logger.warning("no checkpoint given: the network keeps its random initialisation")
         _NETWORK_CACHE[key] = network.to(device).eval()

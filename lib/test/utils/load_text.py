@@ -8,6 +8,7 @@ falls back to a line-by-line parse whose error names the file and line.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -16,7 +17,10 @@ import numpy as np
 
 from lib.utils.errors import OSTrackError
 
-__all__ = ["TextFileError", "load_text", "load_boxes", "load_values", "load_str"]
+__all__ = ["TextFileError", "load_text", "load_boxes", "load_ground_truth", "load_text_values", "load_values",
+           "load_str"]
+
+logger = logging.getLogger(__name__)
 
 
 class TextFileError(OSTrackError):
@@ -83,6 +87,60 @@ def load_boxes(path: str | os.PathLike) -> np.ndarray:
     if boxes.shape[1] != 4:
         raise TextFileError(f"{path}: expected 4 values per line (x, y, w, h), found {boxes.shape[1]}.")
     return boxes
+
+
+def load_ground_truth(path: str | os.PathLike) -> np.ndarray:
+    """Load an annotation file (x, y, w, h per line) as (N, 4) float64, one row per line, so row k is frame k.
+
+    Unlike :func:`load_boxes` (result files), an empty or non-numeric line, or one without four numbers, is a
+    missing box at that frame (a NaN row: the frame has no ground truth), not a dropped line that would pair every
+    later box with the wrong frame. Such lines are reported in one warning per file; trailing blank lines are
+    ignored.
+
+    Raises:
+        TextFileError: the file is missing, not text, or holds no line with four numbers.
+    """
+    lines = _read(path).splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return np.zeros((0, 4), dtype=np.float64)
+    flat = " ".join(lines).replace(",", " ").replace("\t", " ")
+    if all(line.strip() for line in lines):
+        values = load_text_values(flat)
+        if values is not None and values.size == 4 * len(lines):
+            boxes = values.reshape(len(lines), 4)
+            # a row count match can still hide a 3-value line next to a 5-value line: check the rows
+            if all(len(line.replace(",", " ").replace("\t", " ").split()) == 4 for line in lines):
+                return boxes
+    boxes = np.full((len(lines), 4), np.nan)
+    bad = []
+    for k, line in enumerate(lines):
+        tokens = line.replace(",", " ").replace("\t", " ").split()
+        try:
+            if len(tokens) != 4:
+                raise ValueError
+            boxes[k] = [float(t) for t in tokens]
+        except ValueError:
+            bad.append(k + 1)
+    if len(bad) == len(lines):
+        raise TextFileError(f"{path}: no line holds four numbers x, y, w, h; expected one box per line (one line "
+                            f"per frame, separated by commas, tabs or spaces).")
+    if bad:
+        shown = ", ".join(map(str, bad[:5])) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
+        logger.warning("%s: %d line(s) are empty or do not hold four numbers x, y, w, h (line %s); those frames "
+                       "have no ground truth (NaN) and later boxes keep their frames.", path, len(bad), shown)
+    return boxes
+
+
+def load_text_values(flat_text: str) -> np.ndarray | None:
+    """All numbers of a whitespace-separated text through one C-level call; None when some token is not a number."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return np.fromstring(flat_text, dtype=np.float64, sep=" ")
+    except ValueError:
+        return None
 
 
 def load_values(path: str | os.PathLike, dtype=np.float64) -> np.ndarray:

@@ -167,6 +167,19 @@ def _read_settings_file(path: Path) -> dict:
     return data
 
 
+def _check_not_a_file(key: str, path: Path, source: str) -> None:
+    """Raise when ``path``, or the nearest part of it that exists, is a file: it must be (or become) a folder."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is a file" if part == path else f"lies under {part}, which is a file"
+                how = f"--{key} or " if key in ("data_dir", "save_dir", "pretrained_dir") else ""
+                raise PathSettingsError(
+                    f"path setting {key} (from {source}) is {path}, which {where}; expected a folder (created when "
+                    f"missing). Point it at a folder ({how}OSTRACK_{key.upper()}), or move the file.")
+            return
+
+
 def env_settings(**overrides: str | os.PathLike | None) -> EnvSettings:
     """Resolve every path setting (flag > environment variable > local settings file > default).
 
@@ -211,6 +224,10 @@ def env_settings(**overrides: str | os.PathLike | None) -> EnvSettings:
         for key in keys:
             if sources[key] == "the default":
                 sources[key] = f"{parent} {'from ' + sources[parent] if sources[parent] != 'the default' else 'default'}"
+    folders = {"workspace_dir": workspace, "data_dir": data_dir, "save_dir": save_dir, "pretrained_dir": pretrained,
+               **outputs}
+    for key, path in folders.items():
+        _check_not_a_file(key, path, sources[key])
     return EnvSettings(workspace_dir=workspace, data_dir=data_dir, save_dir=save_dir, pretrained_dir=pretrained,
                        datasets=datasets, outputs=outputs, sources=sources)
 

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lib.utils.errors import OSTrackError
+from lib.utils.device import check_device
 
 __all__ = [
     "DistInfo", "dist_info_from_env", "resolve_device", "init_distributed", "cleanup_distributed",
@@ -54,17 +54,14 @@ def dist_info_from_env(local_rank_arg: int | None = None) -> DistInfo:
 
 
 def resolve_device(spec: str | None, local_rank: int = -1) -> torch.device:
-    """``auto``/None -> CUDA when available, else CPU. In a distributed CUDA run each process takes its local rank."""
-    spec = (spec or "auto").lower()
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(spec)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise OSTrackError(f"--device {spec} asks for CUDA, but torch.cuda.is_available() is False on this "
-                               f"machine. Use --device cpu (or auto).")
-        if local_rank >= 0 and device.index is None:
-            device = torch.device("cuda", local_rank)
+    """``auto``/None -> CUDA when available, else CPU. In a distributed CUDA run each process takes its local rank.
+
+    Raises:
+        DeviceError: a malformed device string or a device this machine does not have (see check_device).
+    """
+    device = check_device(spec)
+    if device.type == "cuda" and local_rank >= 0 and device.index is None:
+        device = torch.device("cuda", local_rank)
     return device
 
 

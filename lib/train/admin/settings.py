@@ -7,7 +7,6 @@ and :meth:`Settings.to_plain` gives the plain-data summary stored in checkpoints
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

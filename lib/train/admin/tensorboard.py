@@ -40,6 +40,14 @@ class TensorboardWriter:
                     writer.add_scalar(name, meter.history[-1], epoch)
             writer.flush()
 
+    def write_step(self, loader_name: str, scalars: Mapping[str, float], step: int) -> None:
+        """Per-iteration scalars (e.g. ``step/lr``, ``step/Loss/total``, ``step/time/fwd``) at a global step."""
+        writer = self.writers.get(loader_name)
+        if writer is None:
+            return
+        for name, value in scalars.items():
+            writer.add_scalar(name, value, step)
+
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()

@@ -17,6 +17,7 @@ import torch.utils.data
 from torch.utils.data import get_worker_info
 
 from lib.utils.tensor import TensorDict, TensorList
+from lib.utils.worker_errors import unwrap_worker_error
 
 __all__ = ["LTRLoader", "ltr_collate", "ltr_collate_stack1", "worker_init_fn", "new_batch_tensor"]
 
@@ -140,6 +141,22 @@ class LTRLoader(torch.utils.data.DataLoader):
         self.epoch_interval = epoch_interval
         self.stack_dim = stack_dim
         self.seed = seed
+
+    def __iter__(self):
+        """Iterate the batches; a user error raised in a worker process comes out as itself (its one-paragraph
+        message), not as torch's re-raise with the worker's traceback as the message."""
+        iterator = super().__iter__()
+        while True:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except Exception as err:  # noqa: BLE001 - anything but a worker's OSTrackError is re-raised unchanged
+                restored = unwrap_worker_error(err)
+                if restored is err:
+                    raise
+                raise restored from None
+            yield batch
 
     def set_epoch(self, epoch: int) -> None:
         """Prepare epoch ``epoch``: reseed shuffling, the DistributedSampler and the sampler's streams."""

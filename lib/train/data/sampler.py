@@ -176,19 +176,26 @@ class TrackingSampler(torch.utils.data.Dataset):
             return sample
         raise SamplingError(
             f"no valid sample after {self.max_attempts} draws ({summarize_skips(self.skips.counts)}). The training "
-            f"data is mostly unusable (missing or corrupt frames, bad boxes); check the dataset paths and files.")
+            f"data of {', '.join(f'{d.get_name()} ({d.root})' for d in self.datasets)} is mostly unusable "
+            f"(missing or corrupt frames, bad boxes); check the dataset paths and files.")
 
     def _check_usable(self, dataset) -> None:
         """Raise NoUsableSequenceError unless some sequence of the dataset can qualify."""
         order = list(range(dataset.get_num_sequences()))
         random.Random(self.seed).shuffle(order)
+        reasons: dict[str, int] = {}
         for seq_id in order:
-            if self._qualifies(dataset, seq_id) is None:
+            reason = self._qualifies(dataset, seq_id)
+            if reason is None:
                 return
+            reasons[reason] = reasons.get(reason, 0) + 1
+        found = ", ".join(f"{name} {n}" for name, n in sorted(reasons.items()))
         raise NoUsableSequenceError(
             f"dataset {dataset.get_name()} under {dataset.root}: none of its {len(order)} sequences can be sampled "
             f"(each needs at least {MIN_SEQUENCE_LENGTH} frames and more than "
-            f"{2 * (self.num_search_frames + self.num_template_frames)} visible frames with valid boxes).")
+            f"{2 * (self.num_search_frames + self.num_template_frames)} visible frames with valid boxes). "
+            f"Sequences by reason: {found} (bad_box: an annotation file that cannot be parsed or has no frame to go "
+            f"with, see the warnings above; missing_image: a sequence folder that cannot be listed).")
 
     def _qualifies(self, dataset, seq_id: int) -> str | None:
         """None if the sequence can be sampled, else the skip reason."""

@@ -65,14 +65,19 @@ class SkipCounter:
         return out
 
 
-def count_skips(batch: Mapping) -> torch.Tensor:
-    """The skip counts carried by a collated batch, summed over its samples: LongTensor (R,)."""
+def count_skips(batch: Mapping, stack_dim: int = 1) -> torch.Tensor:
+    """The skip counts carried by a collated batch, summed over its samples: LongTensor (R,).
+
+    Args:
+        batch: the collated batch.
+        stack_dim: the dim its samples were stacked along (the loader's): 1 gives (R, B), 0 gives (B, R).
+    """
     skipped = batch.get("skipped")
     if skipped is None:
         return torch.zeros(len(SKIP_REASONS), dtype=torch.long)
     skipped = torch.as_tensor(skipped)
-    # stack_dim 1 collation gives (R, B); a single sample gives (R,)
-    return skipped.sum(dim=-1) if skipped.dim() == 2 else skipped
+    # a single sample gives (R,)
+    return skipped.sum(dim=stack_dim) if skipped.dim() == 2 else skipped
 
 
 def summarize_skips(total_counts: torch.Tensor | Sequence[int], samples: int | None = None) -> str:

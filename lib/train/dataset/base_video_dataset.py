@@ -9,18 +9,20 @@ so the sampler asks for template and search frames together (COCO's single image
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections import OrderedDict
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from lib.train.dataset.storage import Storage
-from lib.utils.errors import DatasetNotFoundError
+from lib.utils.errors import DatasetNotFoundError, OSTrackError
 
-__all__ = ["BaseVideoDataset", "EmptyDatasetError", "AnnotationError", "parse_boxes", "parse_labels",
-           "keep_present", "empty_meta"]
+__all__ = ["BaseVideoDataset", "EmptyDatasetError", "AnnotationError", "DatasetFileError", "read_json",
+           "parse_boxes", "parse_labels", "frame_number_span", "keep_present", "empty_meta"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,30 +35,108 @@ class AnnotationError(ValueError):
     """An annotation file cannot be parsed (the sampler counts it as ``bad_box``)."""
 
 
-def parse_boxes(text: str, name: str = "<annotation>") -> np.ndarray:
-    """Parse one xywh box per line (separated by commas, tabs or spaces) into an (N, 4) float32 array.
+class DatasetFileError(OSTrackError):
+    """A dataset index file (COCO annotations, VID cache.json, TrackingNet seq_list.json) cannot be read."""
 
-    Values such as ``nan`` parse to NaN; the frame is then invalid. A line without exactly four numbers raises
-    :class:`AnnotationError`.
+
+def read_json(data: bytes | str, where: str, expected: str) -> Any:
+    """Parse a dataset's JSON index file (plain data only: JSON cannot carry code).
+
+    Args:
+        data: the file contents.
+        where: the file, for the message.
+        expected: what the file should hold, for the message.
+
+    Raises:
+        DatasetFileError: the contents are not JSON text (e.g. truncated, binary or a pickle).
     """
-    rows = [line.replace(",", " ").replace("\t", " ").replace(";", " ").split()
-            for line in text.splitlines() if line.strip()]
     try:
-        boxes = np.array(rows, dtype=np.float32)
-    except ValueError:
-        raise AnnotationError(f"{name}: every line must hold four numbers x,y,w,h") from None
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise AnnotationError(f"{name}: expected four numbers x,y,w,h per line, got shape {boxes.shape}")
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DatasetFileError(f"{where} is not a readable JSON file ({err}); expected {expected}. Delete or "
+                               f"regenerate it.") from None
+
+
+def parse_boxes(text: str, name: str = "<annotation>") -> np.ndarray:
+    """Parse one xywh box per line (separated by commas, tabs, semicolons or spaces) into an (N, 4) float32 array.
+
+    Line k is frame k: a line that is empty or does not hold exactly four numbers is a missing box at that frame
+    (a NaN row, so the frame is invalid), never dropped, so every later box stays paired with its own frame (the
+    original dropped blank lines and shifted all later boxes). Trailing blank lines at the end of the file are
+    ignored. Such lines are reported in one warning per file. Values such as ``nan`` parse to NaN.
+
+    Raises:
+        AnnotationError: the file holds no line with four numbers (empty, binary or another format).
+    """
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    boxes = np.full((len(lines), 4), np.nan, dtype=np.float32)
+    bad: list[int] = []
+    for k, line in enumerate(lines):
+        tokens = line.replace(",", " ").replace("\t", " ").replace(";", " ").split()
+        try:
+            if len(tokens) != 4:
+                raise ValueError
+            boxes[k] = [float(t) for t in tokens]
+        except ValueError:
+            bad.append(k + 1)
+    if len(bad) == len(lines):
+        what = "is empty" if not lines else "has no line with four numbers"
+        raise AnnotationError(f"{name} {what}; expected one box x,y,w,h per line (one line per frame).")
+    if bad:
+        shown = ", ".join(map(str, bad[:5])) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
+        logger.warning("%s: %d line(s) are empty or do not hold four numbers x,y,w,h (line %s); those frames "
+                       "count as having no box (invalid), later boxes keep their frames.", name, len(bad), shown)
     return boxes
 
 
-def parse_labels(text: str, name: str = "<labels>") -> np.ndarray:
-    """Parse integer flags written one per line or comma-separated on one line (int64 array)."""
-    values = text.replace(",", " ").split()
-    try:
-        return np.array([int(float(v)) for v in values], dtype=np.int64)
-    except ValueError:
-        raise AnnotationError(f"{name}: expected integer flags") from None
+def parse_labels(text: str, name: str = "<labels>", missing: int = -1) -> np.ndarray:
+    """Parse integer flags written one per line, or comma/space-separated on one line (int64 array).
+
+    With one flag per line, line k is frame k: an empty or non-numeric line gives ``missing`` at that frame (callers
+    treat it as "not visible") instead of shifting every later flag. Trailing blank lines are ignored.
+
+    Raises:
+        AnnotationError: a single-line file holds something other than numbers.
+    """
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) <= 1:
+        values = text.replace(",", " ").split()
+        try:
+            return np.array([int(float(v)) for v in values], dtype=np.int64)
+        except ValueError:
+            raise AnnotationError(f"{name}: expected integer flags separated by commas or spaces") from None
+    flags = np.full(len(lines), missing, dtype=np.int64)
+    bad = []
+    for k, line in enumerate(lines):
+        try:
+            flags[k] = int(float(line.replace(",", " ").strip()))
+        except ValueError:
+            bad.append(k + 1)
+    if bad:
+        logger.warning("%s: %d line(s) hold no integer flag (line %s); those frames count as not visible.", name,
+                       len(bad), ", ".join(map(str, bad[:5])))
+    return flags
+
+
+def frame_number_span(names: Iterable[str], pattern: str, first: int) -> int:
+    """The number of frames a sequence folder spans: highest frame number - ``first`` + 1 (0 without frames).
+
+    Frames are read by number (``00000007.jpg`` is frame 7 whatever else is on disk), so a file missing inside the
+    span does not shift any box: that frame fails to load and the sampler counts it as ``missing_image``. Only the
+    span is compared with the number of boxes.
+
+    Args:
+        names: file names in a sequence folder.
+        pattern: regular expression whose group 1 is the frame number (e.g. ``r"(\\d{8})\\.jpg"``).
+        first: the number of the first frame (1 for GOT-10k and LaSOT, 0 for TrackingNet).
+    """
+    regex = re.compile(pattern)
+    numbers = [int(m.group(1)) for m in map(regex.fullmatch, names) if m]
+    return max(numbers) - first + 1 if numbers else 0
 
 
 def empty_meta() -> OrderedDict:
@@ -111,6 +191,8 @@ class BaseVideoDataset:
         self.class_list: list[str] = []
         self._info_cache: OrderedDict[int, dict] = OrderedDict()
         self._info_cache_size = info_cache_size
+        #: sequences whose frame, box and flag counts differ (reported once each, trimmed or skipped)
+        self.misaligned: set[str] = set()
 
     def __len__(self) -> int:
         return self.get_num_sequences()
@@ -159,6 +241,32 @@ class BaseVideoDataset:
 
     def get_meta_info(self, seq_id: int) -> OrderedDict:
         return empty_meta()
+
+    def align_lengths(self, sequence: str, where: str, **lengths: int) -> int:
+        """The number of frames a sequence can use: the shortest of its per-frame lengths.
+
+        ``lengths`` gives the number of frames (see :func:`frame_number_span`), boxes and entries of each flag
+        file. When they differ, one warning per sequence (per process) names them and the sequence is trimmed to
+        the shortest, so box k always belongs to frame k; the sequence is counted in :attr:`misaligned`.
+
+        Args:
+            sequence: sequence name for the message.
+            where: the annotation file, for the message.
+            lengths: name -> length, e.g. ``frames=98, boxes=100``.
+
+        Raises:
+            AnnotationError: nothing is left (no frame or no box): the sequence is skipped (the sampler counts it).
+        """
+        n = min(lengths.values())
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in lengths.items())
+        if len(set(lengths.values())) > 1 and sequence not in self.misaligned:
+            self.misaligned.add(sequence)
+            action = f"using its first {n} frames" if n > 0 else "skipping it"
+            logger.warning("%s sequence %s: %s (%s) do not match; %s (%d misaligned sequence(s) so far in this "
+                           "process).", self.name, sequence, counts, where, action, len(self.misaligned))
+        if n <= 0:
+            raise AnnotationError(f"{self.name} sequence {sequence}: no usable frame ({counts}; {where}).")
+        return n
 
     def get_frames(self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None):
         """Frames, their annotations and the object meta data.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 from collections import OrderedDict
 from typing import Sequence
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 from pycocotools.coco import COCO
 
-from lib.train.dataset.base_video_dataset import BaseVideoDataset, EmptyDatasetError, empty_meta
+from lib.train.dataset.base_video_dataset import BaseVideoDataset, EmptyDatasetError, empty_meta, read_json
 from lib.train.dataset.storage import ImageDecoder, Storage, make_storage
 
 __all__ = ["MSCOCOSeq"]
@@ -48,7 +47,8 @@ class MSCOCOSeq(BaseVideoDataset):
             raise EmptyDatasetError(f"dataset {name}: no annotation file {storage.describe(self.anno_key)}. Expected "
                                     f"<root>/annotations/instances_{split}{version}.json and <root>/{self.image_dir}/.")
         self.coco_set = COCO()
-        self.coco_set.dataset = json.loads(storage.read_bytes(self.anno_key))
+        self.coco_set.dataset = read_json(storage.read_bytes(self.anno_key), storage.describe(self.anno_key),
+                                          "COCO's instances annotation JSON")
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
             self.coco_set.createIndex()
         self.cats = self.coco_set.cats

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lib.train.dataset.base_video_dataset import (BaseVideoDataset, keep_present, make_info, parse_boxes,
-                                                  parse_labels, empty_meta)
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, frame_number_span, keep_present,
+                                                  make_info, parse_boxes, parse_labels, empty_meta)
 from lib.train.dataset.storage import ImageDecoder, Storage, make_storage
 from lib.utils.errors import ConfigError
 
@@ -108,16 +108,21 @@ class Got10k(BaseVideoDataset):
     def _load_sequence_info(self, seq_id: int) -> dict:
         seq = self.sequence_list[seq_id]
         key = f"{seq}/groundtruth.txt"
-        bbox = parse_boxes(self.storage.read_text(key), self.storage.describe(key))
+        where = self.storage.describe(key)
+        bbox = parse_boxes(self.storage.read_text(key), where)
+        frames = frame_number_span(self.storage.list_dir(seq), r"(\d{8})\.jpg", 1)
         if not (self.storage.exists(f"{seq}/absence.label") and self.storage.exists(f"{seq}/cover.label")):
-            return make_info(bbox)  # e.g. a val/test-style folder without occlusion labels: visible = valid
-        absent = parse_labels(self.storage.read_text(f"{seq}/absence.label"))
-        cover = parse_labels(self.storage.read_text(f"{seq}/cover.label"))
-        n = len(bbox)
-        absent, cover = absent[:n], cover[:n]
-        # matches OSTrack: visible = not absent and cover > 0 (boolean logic instead of ~ on uint8, spec 8.3 item 16)
+            n = self.align_lengths(seq, where, frames=frames, boxes=len(bbox))
+            return make_info(bbox[:n])  # e.g. a val/test-style folder without occlusion labels: visible = valid
+        absent, cover = (parse_labels(self.storage.read_text(f"{seq}/{f}"), self.storage.describe(f"{seq}/{f}"))
+                         for f in ("absence.label", "cover.label"))
+        n = self.align_lengths(seq, where, frames=frames, boxes=len(bbox), absence_flags=len(absent),
+                               cover_flags=len(cover))
+        bbox, absent, cover = bbox[:n], absent[:n], cover[:n]
+        # matches OSTrack: visible = not absent and cover > 0 (boolean logic instead of ~ on uint8, spec 8.3 item 16);
+        # a missing flag (-1) is not visible
         visible = (absent == 0) & (cover > 0)
-        return make_info(bbox, visible, visible_ratio=torch.from_numpy(cover.astype(np.float32) / 8.0))
+        return make_info(bbox, visible, visible_ratio=torch.from_numpy(cover.clip(min=0).astype(np.float32) / 8.0))
 
     def _read_frame(self, seq_id: int, frame_id: int) -> np.ndarray:
         return self.storage.read_image(f"{self.sequence_list[seq_id]}/{frame_id + 1:08d}.jpg")

@@ -17,7 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from lib.train.dataset.base_video_dataset import BaseVideoDataset, EmptyDatasetError, make_info, empty_meta
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, DatasetFileError, EmptyDatasetError,
+                                                  frame_number_span, make_info, empty_meta, read_json)
 from lib.train.dataset.storage import FolderStorage, ImageDecoder, Storage, make_storage
 
 __all__ = ["ImagenetVID", "build_vid_tracks"]
@@ -84,7 +85,11 @@ class ImagenetVID(BaseVideoDataset):
         storage = storage or make_storage(root, use_lmdb, decoder=image_loader)
         super().__init__(name, storage)
         if storage.exists("cache.json"):
-            tracks = json.loads(storage.read_bytes("cache.json"))
+            tracks = read_json(storage.read_bytes("cache.json"), storage.describe("cache.json"),
+                               "the list of VID tracks written by this framework or the original")
+            if not isinstance(tracks, list):
+                raise DatasetFileError(f"{storage.describe('cache.json')} holds a {type(tracks).__name__}; expected "
+                                       f"a list of VID tracks. Delete it to rebuild it from the XML annotations.")
         elif isinstance(storage, FolderStorage) and storage.is_dir("Annotations/VID/train"):
             tracks = build_vid_tracks(storage)
             try:
@@ -111,15 +116,26 @@ class ImagenetVID(BaseVideoDataset):
     def get_class_name(self, seq_id: int) -> str | None:
         return self.sequence_list[seq_id]["class_name"]
 
+    @staticmethod
+    def _video_dir(track: dict) -> str:
+        return f"Data/VID/train/ILSVRC2015_VID_train_{track['set_id']:04d}/ILSVRC2015_train_{track['vid_id']:08d}"
+
     def _load_sequence_info(self, seq_id: int) -> dict:
         track = self.sequence_list[seq_id]
         bbox = np.array(track["anno"], dtype=np.float32).reshape(-1, 4)
-        return make_info(bbox, np.array(track["target_visible"], dtype=bool))
+        visible = np.array(track["target_visible"], dtype=bool)
+        video = self._video_dir(track)
+        name = f"{video.rsplit('/', 1)[-1]} (track {seq_id}, from frame {track['start_frame']})"
+        names = self.storage.list_dir(video) if self.storage.is_dir(video) else []
+        # the track's frames start at start_frame; the video may go on after the track ends (not a mismatch)
+        frames = frame_number_span(names, r"(\d{6})\.JPEG", int(track["start_frame"]))
+        n = self.align_lengths(name, self.storage.describe(video), frames=min(frames, len(bbox)),
+                               boxes=len(bbox), visibility_flags=len(visible))
+        return make_info(bbox[:n], visible[:n])
 
     def _read_frame(self, seq_id: int, frame_id: int) -> np.ndarray:
         t = self.sequence_list[seq_id]
-        return self.storage.read_image(f"Data/VID/train/ILSVRC2015_VID_train_{t['set_id']:04d}/"
-                                       f"ILSVRC2015_train_{t['vid_id']:08d}/{t['start_frame'] + frame_id:06d}.JPEG")
+        return self.storage.read_image(f"{self._video_dir(t)}/{t['start_frame'] + frame_id:06d}.JPEG")
 
     def get_meta_info(self, seq_id: int) -> OrderedDict:
         meta = empty_meta()

@@ -13,8 +13,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from lib.train.dataset.base_video_dataset import (BaseVideoDataset, keep_present, make_info, parse_boxes,
-                                                  parse_labels, empty_meta)
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, frame_number_span, keep_present,
+                                                  make_info, parse_boxes, parse_labels, empty_meta)
 from lib.train.dataset.got10k import DATA_SPECS_DIR, read_split_names
 from lib.train.dataset.storage import ImageDecoder, Storage, make_storage
 from lib.utils.errors import ConfigError
@@ -94,22 +94,26 @@ class Lasot(BaseVideoDataset):
     def get_class_name(self, seq_id: int) -> str:
         return self._class_of(self.sequence_list[seq_id])
 
-    def _read_flags(self, key: str, n: int) -> np.ndarray | None:
+    def _read_flags(self, key: str) -> np.ndarray | None:
         if not self.storage.exists(key):
             return None
-        flags = parse_labels(self.storage.read_text(key), self.storage.describe(key))
-        return flags[:n] if len(flags) >= n else None
+        return parse_labels(self.storage.read_text(key), self.storage.describe(key))
 
     def _load_sequence_info(self, seq_id: int) -> dict:
-        seq_dir = self._seq_dir(self.sequence_list[seq_id])
-        bbox = parse_boxes(self.storage.read_text(f"{seq_dir}/groundtruth.txt"),
-                           self.storage.describe(f"{seq_dir}/groundtruth.txt"))
-        occlusion = self._read_flags(f"{seq_dir}/full_occlusion.txt", len(bbox))
-        out_of_view = self._read_flags(f"{seq_dir}/out_of_view.txt", len(bbox))
+        name = self.sequence_list[seq_id]
+        seq_dir = self._seq_dir(name)
+        where = self.storage.describe(f"{seq_dir}/groundtruth.txt")
+        bbox = parse_boxes(self.storage.read_text(f"{seq_dir}/groundtruth.txt"), where)
+        frames = frame_number_span(self.storage.list_dir(f"{seq_dir}/img"), r"(\d{8})\.jpg", 1)
+        occlusion = self._read_flags(f"{seq_dir}/full_occlusion.txt")
+        out_of_view = self._read_flags(f"{seq_dir}/out_of_view.txt")
         if occlusion is None or out_of_view is None:
-            return make_info(bbox)
+            n = self.align_lengths(name, where, frames=frames, boxes=len(bbox))
+            return make_info(bbox[:n])
+        n = self.align_lengths(name, where, frames=frames, boxes=len(bbox), occlusion_flags=len(occlusion),
+                               out_of_view_flags=len(out_of_view))
         # matches OSTrack: visible = not fully occluded and not out of view (and valid)
-        return make_info(bbox, (occlusion == 0) & (out_of_view == 0))
+        return make_info(bbox[:n], (occlusion[:n] == 0) & (out_of_view[:n] == 0))
 
     def _read_frame(self, seq_id: int, frame_id: int) -> np.ndarray:
         return self.storage.read_image(f"{self._seq_dir(self.sequence_list[seq_id])}/img/{frame_id + 1:08d}.jpg")

@@ -57,7 +57,9 @@ class Storage:
         raise NotImplementedError
 
     def read_text(self, key: str) -> str:
-        return self.read_bytes(key).decode("utf-8")
+        """The file at ``key`` as text; bytes that are not UTF-8 become U+FFFD, so a binary file reaches the
+        parsers (which reject it with the file named) instead of failing here with a bare UnicodeDecodeError."""
+        return self.read_bytes(key).decode("utf-8", errors="replace")
 
     def read_image(self, key: str) -> np.ndarray:
         """Decode the image at ``key`` to RGB uint8 (FileNotFoundError / CorruptImageError on failure)."""

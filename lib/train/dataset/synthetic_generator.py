@@ -40,6 +40,7 @@ import numpy as np
 
 from lib.train.dataset.synthetic_render import (SequenceAnnotation, SyntheticConfig, SyntheticDatasetError,
                                                 annotate_sequence, plan_sequence, render_sequence)
+from lib.utils.progress import progress
 
 __all__ = ["LAYOUTS", "MARKER_FILE", "generate_dataset", "ensure_synthetic_dataset", "sequence_ground_truth",
            "SyntheticDatasetError", "SyntheticConfig", "SequenceAnnotation"]
@@ -230,7 +231,7 @@ def generate_dataset(root: str | os.PathLike, layout: str = "got10k", num_train:
                      num_test: int = 10, frames: int = 100, size: tuple[int, int] = (640, 360), seed: int = 0,
                      workers: int | None = None, quality: int = 90, train_chunks: int = 2,
                      config: SyntheticConfig | None = None, overwrite: bool = False,
-                     return_annotations: bool = False) -> dict:
+                     return_annotations: bool = False, progress_bar: bool | None = None) -> dict:
     """Generate a synthetic tracking dataset from real photographs.
 
     The dataset is written into a temporary sibling folder and renamed to ``root`` when complete, so an
@@ -252,6 +253,7 @@ def generate_dataset(root: str | os.PathLike, layout: str = "got10k", num_train:
         config: scene knobs (see :class:`SyntheticConfig`).
         overwrite: replace an existing synthetic dataset at ``root``.
         return_annotations: add ``annotations`` (relative sequence path -> :class:`SequenceAnnotation`).
+        progress_bar: show a bar with an ETA over the sequences (None: when stderr is a terminal).
 
     Returns:
         A summary dict: root, layout, seed, frames, size, sequences (per split, relative sequence paths),
@@ -281,7 +283,7 @@ def generate_dataset(root: str | os.PathLike, layout: str = "got10k", num_train:
     logger.info("writing %d synthetic %s sequences of %d frames (%dx%d) to %s with %d worker(s)", len(tasks),
                 layout, frames, size[0], size[1], root, workers)
     try:
-        results = _run(tasks, workers)
+        results = _run(tasks, workers, progress_bar)
     except BaseException:
         shutil.rmtree(tmp_root, ignore_errors=True)
         raise
@@ -314,20 +316,24 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _run(tasks: list[_Task], workers: int) -> list[tuple[str, SequenceAnnotation]]:
-    if workers == 1:
-        results = []
-        for k, task in enumerate(tasks, 1):
-            results.append(_render_and_write(task))
-            _log_progress(k, len(tasks))
-        return results
-    # spawn, not fork: the caller (e.g. the training job) may already run threads that fork would copy unsafely
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        results = []
-        for k, result in enumerate(pool.map(_render_and_write, tasks, chunksize=2), 1):
-            results.append(result)
-            _log_progress(k, len(tasks))
-        return results
+def _run(tasks: list[_Task], workers: int, progress_bar: bool | None = None) -> list[tuple[str, SequenceAnnotation]]:
+    with progress(total=len(tasks), desc="synthetic sequences", unit="seq", enabled=progress_bar) as bar:
+        if workers == 1:
+            results = []
+            for k, task in enumerate(tasks, 1):
+                results.append(_render_and_write(task))
+                bar.update(1)
+                _log_progress(k, len(tasks))
+            return results
+        # spawn, not fork: the caller (e.g. the training job) may already run threads that fork would copy unsafely
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            results = []
+            for k, result in enumerate(pool.map(_render_and_write, tasks, chunksize=2), 1):
+                results.append(result)
+                bar.update(1)
+                _log_progress(k, len(tasks))
+            return results
 
 
 def _log_progress(done: int, total: int) -> None:

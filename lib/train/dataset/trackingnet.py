@@ -9,15 +9,15 @@ used for the batches' ``test_class``).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import OrderedDict
 
 import numpy as np
 
-from lib.train.dataset.base_video_dataset import (BaseVideoDataset, EmptyDatasetError, keep_present, make_info,
-                                                  parse_boxes, empty_meta)
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, DatasetFileError, EmptyDatasetError,
+                                                  frame_number_span, keep_present, make_info, parse_boxes, empty_meta,
+                                                  read_json)
 from lib.train.dataset.got10k import DATA_SPECS_DIR
 from lib.train.dataset.storage import ImageDecoder, LmdbStorage, Storage, make_storage
 
@@ -64,7 +64,12 @@ class TrackingNet(BaseVideoDataset):
     def _list_videos(self, set_ids: list[int]) -> list[tuple[int, str]]:
         seq_list = None
         if isinstance(self.storage, LmdbStorage) and (self.storage.root / "seq_list.json").is_file():
-            seq_list = [(int(k), str(v)) for k, v in json.loads(self.storage.read_plain_file("seq_list.json"))]
+            where = str(self.storage.root / "seq_list.json")
+            entries = read_json(self.storage.read_plain_file("seq_list.json"), where, "a list of [chunk, video] pairs")
+            try:
+                seq_list = [(int(k), str(v)) for k, v in entries]
+            except (TypeError, ValueError):
+                raise DatasetFileError(f"{where}: expected a list of [chunk, video] pairs.") from None
         videos = []
         for k in set_ids:
             chunk = self.storage.child(f"TRAIN_{k}")
@@ -103,8 +108,11 @@ class TrackingNet(BaseVideoDataset):
     def _load_sequence_info(self, seq_id: int) -> dict:
         k, video = self.sequence_list[seq_id]
         chunk = self._chunks[k]
-        bbox = parse_boxes(chunk.read_text(f"anno/{video}.txt"), chunk.describe(f"anno/{video}.txt"))
-        return make_info(bbox)  # matches OSTrack: visible = valid
+        where = chunk.describe(f"anno/{video}.txt")
+        bbox = parse_boxes(chunk.read_text(f"anno/{video}.txt"), where)
+        frames = frame_number_span(chunk.list_dir(f"frames/{video}"), r"(\d+)\.jpg", 0)
+        n = self.align_lengths(f"TRAIN_{k}/{video}", where, frames=frames, boxes=len(bbox))
+        return make_info(bbox[:n])  # matches OSTrack: visible = valid
 
     def _read_frame(self, seq_id: int, frame_id: int) -> np.ndarray:
         k, video = self.sequence_list[seq_id]

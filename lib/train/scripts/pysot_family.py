@@ -141,8 +141,10 @@ class BackboneScheduleHook(HookBase):
                                                  gradient_reduction="sum")
 
     def before_train(self) -> None:
-        # after the resume: a run resumed past TRAIN_EPOCH trains the backbone (its optimizer state is the saved one)
-        self._apply(self.trainer.epoch, reset_state=False)
+        # After the resume: a run resumed past TRAIN_EPOCH trains the backbone with the saved optimizer state; one
+        # resumed right at TRAIN_EPOCH resets it, as the uninterrupted run does at the start of that epoch.
+        epoch = self.trainer.epoch
+        self._apply(epoch, reset_state=epoch == self.schedule.train_epoch)
 
     def before_epoch(self) -> None:
         self._apply(self.trainer.epoch - 1, reset_state=True)
@@ -195,7 +197,7 @@ def build_pysot_trainer(cfg: Any, settings: Settings, build_model: Callable[[Any
         label_keys: batch names of the target maker's outputs, in order (e.g. label_cls, label_loc, ...).
     """
     from lib.models.siamese.weights import load_pretrain
-    from lib.train.data.siamese.build import build_siamese_datasets, build_siamese_pair_dataset
+    from lib.train.data.siamese.build import PYSOT_TO_FRAMEWORK, build_siamese_datasets, build_siamese_pair_dataset
 
     model = build_model(cfg)
     check_trainable(model, cfg)
@@ -217,8 +219,10 @@ def build_pysot_trainer(cfg: Any, settings: Settings, build_model: Callable[[Any
                 ", ".join(f"{g['name']} {len(g['params'])} tensors at lr {g['lr']:g}" for g in groups), scheduler)
     net = wrap_distributed(model, settings, gradient_reduction="sum")
 
-    datasets = build_siamese_datasets(cfg, settings.env, use_lmdb=settings.use_lmdb,
-                                      before_load=lambda names: prepare_synthetic_data(names, settings))
+    data = cfg.DATASET
+    prepare_synthetic_data([data[name].get("DATASET") or PYSOT_TO_FRAMEWORK.get(name, name)
+                            for name in data.NAMES], settings)
+    datasets = build_siamese_datasets(cfg, settings.env, use_lmdb=settings.use_lmdb)
     pairs = build_siamese_pair_dataset(cfg, datasets, TargetAdapter(build_target(cfg), label_keys),
                                        seed=settings.seed)
     sampler = None

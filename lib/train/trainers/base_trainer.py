@@ -17,6 +17,7 @@ from lib.train.admin.settings import Settings
 from lib.train.actors.base_actor import BaseActor
 from lib.train.trainers.hooks import HookBase
 from lib.train.trainers.rng import epoch_seed, seed_everything
+from lib.utils.cli import user_error_message
 from lib.utils.errors import OSTrackError
 
 __all__ = ["BaseTrainer", "NonFiniteLossError"]
@@ -72,9 +73,12 @@ class BaseTrainer:
                 self.train_epoch()
                 self._call_hooks("after_epoch")
         except BaseException as err:
-            # User errors carry their own message (printed by the CLI); anything else gets the traceback.
+            # User errors (also file-system errors on a named path) carry their own message, printed by the CLI;
+            # anything else gets the traceback.
+            user_error = isinstance(err, KeyboardInterrupt) or (isinstance(err, Exception)
+                                                                 and user_error_message(err) is not None)
             logger.error("Training crashed at epoch %d: %s", self.epoch, err or type(err).__name__,
-                         exc_info=not isinstance(err, (OSTrackError, KeyboardInterrupt)))
+                         exc_info=not user_error)
             raise
         finally:
             self._call_hooks("after_train")

@@ -18,7 +18,8 @@ from lib.train.trainers.checkpoint import Checkpointer, is_cadence_epoch
 if TYPE_CHECKING:
     from lib.train.trainers.ltr_trainer import LTRTrainer
 
-__all__ = ["HookBase", "ValidationHook", "EpochStatsHook", "LRSchedulerHook", "CheckpointHook", "WandbHook"]
+__all__ = ["HookBase", "ValidationHook", "EpochStatsHook", "StepMonitorHook", "LRSchedulerHook", "CheckpointHook",
+           "WandbHook"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,44 @@ class EpochStatsHook(HookBase):
     def after_train(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+class StepMonitorHook(HookBase):
+    """What video_analyst's TextInfo and TensorboardLogger monitors report, for every family, per training step:
+    the LR, each statistic of the actor (losses and extras such as IoU), the data / forward / backward / optimizer
+    times and the peak memory, in the progress bar (its postfix), and as tensorboard scalars ``step/...`` at the
+    global iteration every ``settings.print_interval`` steps (rank 0). The log keeps the statistics line of
+    the print interval (which carries the same fields, averaged)."""
+
+    _TIMES = {"data": "data", "fwd": "forward", "bwd": "backward", "optim": "optimizer"}
+
+    def __init__(self, stats_hook: EpochStatsHook | None = None):
+        self.stats_hook = stats_hook
+
+    def step_report(self) -> tuple[list[float], dict[str, float], dict[str, float]]:
+        """(LR of each parameter group, the step's statistics, the step's phase times in seconds)."""
+        t = self.trainer
+        lrs = [float(g["lr"]) for g in t.optimizer.param_groups] if t.optimizer is not None else []
+        timer = t.timer
+        times = {short: timer.last[phase] for short, phase in self._TIMES.items()} if timer is not None else {}
+        return lrs, dict(t.step_stats), times
+
+    def after_step(self) -> None:
+        t = self.trainer
+        if not (t.loader_training and t.settings.is_main):
+            return
+        from lib.train.trainers.monitor import format_step_line, peak_memory_mib
+
+        lrs, stats, times = self.step_report()
+        if t.pbar:
+            t.pbar.set_postfix_str(format_step_line(t.epoch, lrs, stats, times, peak_memory_mib(t.device)))
+        writer = self.stats_hook.writer if self.stats_hook is not None else None
+        interval = max(int(t.settings.print_interval), 1)
+        if writer is not None and t.iteration % interval == 0:
+            scalars = {f"step/lr/group{k}": lr for k, lr in enumerate(lrs)}
+            scalars.update({f"step/{name}": value for name, value in stats.items()})
+            scalars.update({f"step/time/{name}": value for name, value in times.items()})
+            writer.write_step("train", scalars, t.iteration)
 
 
 class LRSchedulerHook(HookBase):

@@ -24,8 +24,8 @@ from lib.train.admin.stats import AverageMeter, StatValue, stats_from_state, sta
 from lib.train.actors.base_actor import BaseActor
 from lib.train.trainers.base_trainer import BaseTrainer, NonFiniteLossError
 from lib.train.trainers.checkpoint import Checkpointer, warn_config_changes
-from lib.train.trainers.hooks import (CheckpointHook, EpochStatsHook, HookBase, LRSchedulerHook, ValidationHook,
-                                      WandbHook)
+from lib.train.trainers.hooks import (CheckpointHook, EpochStatsHook, HookBase, LRSchedulerHook, StepMonitorHook,
+                                      ValidationHook, WandbHook)
 from lib.train.trainers.monitor import IterationTimer, format_stats_line, peak_memory_mib, progress_bar
 from lib.train.trainers.rng import capture_rng_state, restore_rng_state
 from lib.utils.errors import CheckpointError
@@ -81,15 +81,22 @@ class LTRTrainer(BaseTrainer):
         self.epoch_samples = 0
         self.loader_training = True
         self.iter_in_epoch = 0
+        # The current step, for per-step hooks (StepMonitorHook): its statistics, timer and progress bar.
+        self.step_stats: dict[str, float] = {}
+        self.timer: IterationTimer | None = None
+        self.pbar: Any = None
         self.register_hooks([*(self.build_hooks() if hooks is None else hooks), *extra_hooks])
 
     def build_hooks(self) -> list[HookBase]:
-        """Validation, epoch statistics + tensorboard, LR step, checkpoints (+ wandb): the original's order."""
+        """Validation, epoch statistics + tensorboard, the per-step monitor, LR step, checkpoints (+ wandb): the
+        original's order after an epoch."""
         s = self.settings
         net_type = type(unwrap_model(self.actor.net)).__name__
+        stats_hook = EpochStatsHook(str(s.tensorboard_dir), [l.name for l in self.loaders])
         hooks: list[HookBase] = [
             ValidationHook([l for l in self.loaders if not l.training]),
-            EpochStatsHook(str(s.tensorboard_dir), [l.name for l in self.loaders]),
+            stats_hook,
+            StepMonitorHook(stats_hook),
             LRSchedulerHook(),
             CheckpointHook(Checkpointer(s.checkpoint_dir, net_type)),
         ]
@@ -111,10 +118,11 @@ class LTRTrainer(BaseTrainer):
         """One pass over ``loader``: train steps when ``loader.training``, else evaluation without gradients."""
         self.actor.train(loader.training)
         self.loader_training = loader.training
-        timer = IterationTimer(self.device)
+        timer = self.timer = IterationTimer(self.device)
         show = self.settings.progress_bar if self.settings.progress_bar is not None else sys.stderr.isatty()
         bar = progress_bar(len(loader), f"{loader.name} {self.epoch}", enabled=show and self.settings.is_main)
         with torch.set_grad_enabled(loader.training), bar as pbar:
+            self.pbar = pbar
             for i, data in enumerate(loader, 1):
                 self.iter_in_epoch = i
                 timer.mark("data")
@@ -132,15 +140,15 @@ class LTRTrainer(BaseTrainer):
                 else:
                     finite = bool(torch.isfinite(loss.detach()))
                 batch_size = self._batch_size(data, loader)
+                self.step_stats = stats
                 if finite:
                     self._update_stats(stats, batch_size, loader)
-                self._count_skips(data, batch_size)
+                self._count_skips(data, batch_size, getattr(loader, "stack_dim", 1))
                 timer.end_iteration(batch_size)
                 self._print_stats(i, loader, batch_size, timer)
-                self._call_hooks("after_step")
                 if pbar:
                     pbar.update(1)
-                    pbar.set_postfix_str(f"loss {stats.get('Loss/total', float('nan')):.4f}")
+                self._call_hooks("after_step")
         if self.settings.is_main and timer.num_frames:
             bs = batch_size
             logger.info("Epoch Time: %s", datetime.timedelta(seconds=timer.elapsed))
@@ -201,11 +209,11 @@ class LTRTrainer(BaseTrainer):
             return int(data["template_images"].shape[stack_dim])
         return int(next(v for v in data.values() if isinstance(v, torch.Tensor)).shape[stack_dim])
 
-    def _count_skips(self, data: Mapping, batch_size: int) -> None:
+    def _count_skips(self, data: Mapping, batch_size: int, stack_dim: int = 1) -> None:
         # Bad-data skip counts per reason travel inside the batches (lib.train.data.skips); summed over the epoch.
         self.epoch_samples += batch_size
         if data.get("skipped") is not None:
-            counts = count_skips(data).detach().cpu().double()
+            counts = count_skips(data, stack_dim).detach().cpu().double()
             self.epoch_skips = counts if self.epoch_skips is None else self.epoch_skips + counts
 
     def _update_stats(self, new_stats: Mapping[str, float], batch_size: int, loader: Any) -> None:

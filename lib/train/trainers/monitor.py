@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import torch
 
-__all__ = ["IterationTimer", "format_stats_line", "peak_memory_mib", "progress_bar"]
+__all__ = ["IterationTimer", "format_stats_line", "format_step_line", "peak_memory_mib", "progress_bar"]
 
 _PHASES = ("data", "transfer", "forward", "backward", "optimizer")
 
@@ -41,6 +41,7 @@ class IterationTimer:
         self.prev_time = self.start_time
         self.mark_time = self.start_time
         self.totals = dict.fromkeys(_PHASES, 0.0)
+        self.last = dict.fromkeys(_PHASES, 0.0)  # the phases of the current (or last) iteration
         self.num_frames = 0
         self.last_batch_time = 0.0
 
@@ -50,6 +51,7 @@ class IterationTimer:
             torch.cuda.synchronize(self.device)
         now = time.perf_counter()
         self.totals[phase] += now - self.mark_time
+        self.last[phase] = now - self.mark_time
         self.mark_time = now
 
     def end_iteration(self, batch_size: int) -> None:
@@ -93,6 +95,22 @@ def format_stats_line(loader_name: str, epoch: int, i: int, num_iters: int, time
     if peak_mib is not None:
         fields.append(f"PeakMem: {peak_mib:.0f} MiB")
     return "  ,  ".join(fields)
+
+
+def format_step_line(epoch: int, lrs: list[float], stats: Mapping[str, float], times: Mapping[str, float],
+                     peak_mib: float | None) -> str:
+    """One iteration in video_analyst's TextInfo layout (shown in the progress bar).
+
+    ``epoch 3, lr: 1.0e-02, Loss/total: 1.199, IoU: 0.311, data: 4.8e-01, fwd: 2.4e+00, bwd: 2.2e+00,
+    optim: 1.2e-01,  max mem: 512.0M`` (epochs 1-based as everywhere in this framework's logs).
+    """
+    parts = [f"epoch {epoch}, "]
+    parts += [f"lr: {lr:.1e}, " for lr in lrs[:1]]
+    parts += [f"{name}: {value:.3f}, " for name, value in stats.items()]
+    parts += [f"{name}: {value:.1e}, " for name, value in times.items()]
+    if peak_mib is not None:
+        parts.append(f" max mem: {peak_mib:.1f}M")
+    return "".join(parts)
 
 
 class _NoBar:

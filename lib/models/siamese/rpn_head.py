@@ -1,0 +1,148 @@
+"""Region-proposal heads of SiamRPN / SiamRPN++: correlation of template and search features (spec 3.7).
+
+``cls`` has ``2 * anchor_num`` channels in the (2, A) layout (background logits of all anchors first) and
+``loc`` ``4 * anchor_num`` channels in the (4, A) layout (quirk 5); the released weights depend on both.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lib.models.layers.xcorr import xcorr_depthwise, xcorr_fast
+from lib.utils.errors import ConfigError
+
+__all__ = ["DepthwiseXCorr", "UPChannelRPN", "DepthwiseRPN", "MultiRPN", "fuse_levels"]
+
+
+def fuse_levels(values: Sequence[torch.Tensor], weight: torch.Tensor | None) -> torch.Tensor:
+    """Fuse per-level maps: softmax-weighted sum, or the plain mean when ``weight`` is None.
+
+    matches PySOT (quirk 4): the weights are the softmax of a learnable vector, and both sums run in level
+    order starting from 0 (the order fixes the last bits of the result).
+    """
+    if weight is None:
+        return sum(values) / len(values)
+    normalised = F.softmax(weight, 0)
+    fused = 0
+    for i, value in enumerate(values):
+        fused = fused + value * normalised[i]
+    return fused
+
+
+class DepthwiseXCorr(nn.Module):
+    """Conv both branches, depthwise-correlate them, then a 1x1 conv head.
+
+    Args:
+        in_channels: channels of the neck features.
+        hidden: channels of the branch convs and of the correlation.
+        out_channels: channels of the output (2A for cls, 4A for loc).
+        kernel_size: side of the branch convs (3: 7x7 template -> 5x5 kernel, 31x31 search -> 29x29).
+    """
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int, kernel_size: int = 3):
+        super().__init__()
+        self.conv_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, kernel_size=kernel_size, bias=False),
+                                         nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        self.conv_search = nn.Sequential(nn.Conv2d(in_channels, hidden, kernel_size=kernel_size, bias=False),
+                                         nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Conv2d(hidden, hidden, kernel_size=1, bias=False), nn.BatchNorm2d(hidden),
+                                  nn.ReLU(inplace=True), nn.Conv2d(hidden, out_channels, kernel_size=1))
+
+    def forward(self, kernel: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        """Template (B, C, 7, 7) and search (B, C, 31, 31) features -> (B, out_channels, 25, 25)."""
+        kernel = self.conv_kernel(kernel)  # (B, hidden, 5, 5)
+        search = self.conv_search(search)  # (B, hidden, 29, 29)
+        return self.head(xcorr_depthwise(search, kernel))
+
+
+class UPChannelRPN(nn.Module):
+    """SiamRPN's up-channel head: the template conv produces 2A (4A) correlation kernels per sample.
+
+    Args:
+        anchor_num: anchors per position A.
+        feature_in: channels of the input features.
+    """
+
+    def __init__(self, anchor_num: int = 5, feature_in: int = 256):
+        super().__init__()
+        cls_output, loc_output = 2 * anchor_num, 4 * anchor_num
+        self.template_cls_conv = nn.Conv2d(feature_in, feature_in * cls_output, kernel_size=3)
+        self.template_loc_conv = nn.Conv2d(feature_in, feature_in * loc_output, kernel_size=3)
+        self.search_cls_conv = nn.Conv2d(feature_in, feature_in, kernel_size=3)
+        self.search_loc_conv = nn.Conv2d(feature_in, feature_in, kernel_size=3)
+        self.loc_adjust = nn.Conv2d(loc_output, loc_output, kernel_size=1)
+
+    def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Template and search features -> cls (B, 2A, h, w), loc (B, 4A, h, w)."""
+        cls_kernel = self.template_cls_conv(z_f)  # (B, C*2A, hz, wz)
+        loc_kernel = self.template_loc_conv(z_f)  # (B, C*4A, hz, wz)
+        cls = xcorr_fast(self.search_cls_conv(x_f), cls_kernel)
+        loc = self.loc_adjust(xcorr_fast(self.search_loc_conv(x_f), loc_kernel))
+        return cls, loc
+
+
+class DepthwiseRPN(nn.Module):
+    """SiamRPN++'s depthwise head: one :class:`DepthwiseXCorr` for cls, one for loc.
+
+    Args:
+        anchor_num: anchors per position A.
+        in_channels: channels of the input features.
+        out_channels: hidden channels of the correlation.
+    """
+
+    def __init__(self, anchor_num: int = 5, in_channels: int = 256, out_channels: int = 256):
+        super().__init__()
+        self.cls = DepthwiseXCorr(in_channels, out_channels, 2 * anchor_num)
+        self.loc = DepthwiseXCorr(in_channels, out_channels, 4 * anchor_num)
+
+    def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Template and search features -> cls (B, 2A, h, w), loc (B, 4A, h, w)."""
+        return self.cls(z_f, x_f), self.loc(z_f, x_f)
+
+
+class MultiRPN(nn.Module):
+    """One :class:`DepthwiseRPN` per backbone level (``rpn2``, ``rpn3``, ...), fused by :func:`fuse_levels`.
+
+    Args:
+        anchor_num: anchors per position A.
+        in_channels: channels per level.
+        weighted: learn softmax fusion weights ``cls_weight`` / ``loc_weight`` (else a plain mean).
+    """
+
+    def __init__(self, anchor_num: int = 5, in_channels: Sequence[int] = (256, 256, 256), weighted: bool = False):
+        super().__init__()
+        in_channels = list(in_channels)
+        if not in_channels:
+            raise ConfigError("MultiRPN in_channels is empty (RPN.KWARGS.in_channels): expected one channel count "
+                              "per backbone level such as [256, 256, 256].")
+        self.level_names = [f"rpn{i + 2}" for i in range(len(in_channels))]
+        for name, channels in zip(self.level_names, in_channels):
+            self.add_module(name, DepthwiseRPN(anchor_num, channels, channels))
+        self.weighted = weighted
+        if weighted:
+            # a module's own parameters precede its children in the state dict, as in the released files
+            self.cls_weight = nn.Parameter(torch.ones(len(in_channels)))
+            self.loc_weight = nn.Parameter(torch.ones(len(in_channels)))
+
+    def forward_levels(self, z_fs: Sequence[torch.Tensor],
+                       x_fs: Sequence[torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-level (cls, loc) before fusion, keyed by level name (``rpn2``, ...)."""
+        if len(z_fs) != len(self.level_names) or len(x_fs) != len(self.level_names):
+            raise ValueError(f"MultiRPN has {len(self.level_names)} levels but got {len(z_fs)} template and "
+                             f"{len(x_fs)} search feature maps")
+        return {name: getattr(self, name)(z_f, x_f) for name, z_f, x_f in zip(self.level_names, z_fs, x_fs)}
+
+    def fuse(self, levels: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-level outputs of :meth:`forward_levels` -> fused (cls, loc)."""
+        outputs = [levels[name] for name in self.level_names]
+        cls = fuse_levels([c for c, _ in outputs], self.cls_weight if self.weighted else None)
+        loc = fuse_levels([l for _, l in outputs], self.loc_weight if self.weighted else None)
+        return cls, loc
+
+    def forward(self, z_fs: Sequence[torch.Tensor], x_fs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lists of template / search features -> fused cls (B, 2A, h, w), loc (B, 4A, h, w)."""
+        return self.fuse(self.forward_levels(z_fs, x_fs))

@@ -1,0 +1,1 @@
+"""Training-data pieces of the Siamese families (PySOT / SiamBAN / SiamFC++): anchors, points and label targets."""
