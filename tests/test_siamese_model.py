@@ -495,3 +495,18 @@ def test_load_model_weights_reads_every_snapshot_layout(tmp_path, layout):
     fresh.load_state_dict(load_model_weights(tmp_path / "model.pth"), strict=True)
     for key, value in fresh.state_dict().items():
         torch.testing.assert_close(value, weights[key], rtol=0, atol=0)
+
+
+def test_multi_heads_take_one_level_given_as_a_tensor():
+    # a single-output backbone (AlexNet) feeds a one-level MultiBAN / MultiRPN (the original iterated over the
+    # batch instead); used by the small CPU config siamban_alex_synthetic
+    from lib.models.siamese.ban_head import MultiBAN
+    from lib.models.siamese.rpn_head import MultiRPN
+
+    torch.manual_seed(0)
+    z, x = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 22, 22)
+    for head in (MultiBAN(in_channels=[8]), MultiRPN(anchor_num=5, in_channels=[8])):
+        head.eval()
+        cls, loc = head(z, x)
+        cls_list, loc_list = head([z], [x])
+        assert cls.shape[0] == 2 and torch.equal(cls, cls_list) and torch.equal(loc, loc_list)

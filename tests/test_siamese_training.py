@@ -172,3 +172,24 @@ def test_train_opts_override_the_yaml_and_bad_ones_are_refused(tmp_path, data_di
     assert sorted(p.name for p in run.glob("*.pth.tar")) == ["SiamRPN_ep0001.pth.tar"]
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["TRAIN"]["EPOCH"] == 1 and saved["TRAIN"]["LR_WARMUP"]["WARMUP"] is False
+
+
+def test_siamfcpp_resume_is_exact(tmp_path, data_dir):
+    overrides = {"train": {"track": {
+        "data": {"minibatch": 2, "nr_image_per_epoch": 4, "num_workers": 0, "num_epochs": 2},
+        "trainer": {"RegularTrainer": {"max_epoch": 2, "minibatch": 2, "nr_image_per_epoch": 4}},
+        "optim": {"optimizer": {"SGD": {"minibatch": 2, "nr_image_per_epoch": 4, "lr_policy": [
+            '{"name": "LinearLR", "start_lr": 0.000001, "end_lr": 0.02, "max_epoch": 1}',
+            '{"name": "CosineLR", "start_lr": 0.02, "end_lr": 0.000001, "max_epoch": 1}']}}}}}}
+    config = _write_config(tmp_path, "siamfcpp", "siamfcpp_alexnet_synthetic", overrides, "tiny_resume")
+    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    assert _train("siamfcpp", config, full, data_dir) == 0
+    run = full / "checkpoints/train/siamfcpp/tiny_resume"
+    (resumed / "checkpoints/train/siamfcpp/tiny_resume").mkdir(parents=True)
+    target = resumed / "checkpoints/train/siamfcpp/tiny_resume/SiamTrack_ep0001.pth.tar"
+    target.write_bytes((run / "SiamTrack_ep0001.pth.tar").read_bytes())
+    assert _train("siamfcpp", config, resumed, data_dir) == 0
+    expected = torch.load(run / "SiamTrack_ep0002.pth.tar", weights_only=True)["net"]
+    got = torch.load(target.with_name("SiamTrack_ep0002.pth.tar"), weights_only=True)["net"]
+    for key, value in expected.items():
+        assert torch.equal(got[key], value), key

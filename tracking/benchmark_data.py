@@ -12,7 +12,8 @@ the original's per-sample work (full-frame joint flip/grayscale, full-size zero 
 conversion, brightness, flip and normalisation in torch, the validity check with F.interpolate, torch.stack
 collation).
 
-With ``--script siamrpn`` (or ``siamban``) it times the PySOT-family pipeline instead (default config
+With ``--script siamfcpp`` it times SiamFC++'s pipeline (pair sampler, filter, random crop transformer, densebox
+target; default config siamfcpp_alexnet-trn). With ``--script siamrpn`` (or ``siamban``) it times the PySOT-family pipeline instead (default config
 siamrpn_r50_l234_dwxcorr_8gpu / siamban_r50_l234): pair drawing, decode, the 511 context crop made on the fly,
 PySOT's augmentation, the anchor (point) labels and collation, on the same dataset; ``--precropped`` also writes
 the dataset in PySOT's pre-cropped layout (511 JPEGs + train.json) and times reading that, as PySOT trains.
@@ -132,21 +133,13 @@ def _direct_rate(dataset, cfg, samples: int, batch: int, seed: int, full: bool) 
 
 def _siamese_target_fn(script: str, cfg):
     """Labels as the training composition makes them: PySOT's AnchorTarget, or SiamBAN's PointTarget."""
+    from lib.train.scripts.pysot_family import TargetAdapter
+
     if script == "siamban":
         from lib.train.data.siamese.point_target import build_point_target
-        point_target = build_point_target(cfg)
-
-        def points(bbox, size, neg, rng):
-            cls, delta = point_target(bbox, size, neg, rng)
-            return {"label_cls": cls, "label_loc": delta}
-        return points
+        return TargetAdapter(build_point_target(cfg), ("label_cls", "label_loc"))
     from lib.train.data.siamese.anchor_target import build_anchor_target
-    anchor_target = build_anchor_target(cfg)
-
-    def anchors(bbox, size, neg, rng):
-        cls, delta, delta_weight, _ = anchor_target(bbox, size, neg, rng)
-        return {"label_cls": cls, "label_loc": delta, "label_loc_weight": delta_weight}
-    return anchors
+    return TargetAdapter(build_anchor_target(cfg), ("label_cls", "label_loc", "label_loc_weight"))
 
 
 def _write_precropped(dataset: Got10k, folder: Path) -> tuple[Path, Path]:
@@ -174,18 +167,7 @@ def _siamese_rate(source, script: str, cfg, workers: int, samples: int, batch: i
     dataset = build_siamese_pair_dataset(cfg, [spec], _siamese_target_fn(script, cfg), seed)
     loader = LTRLoader("train", dataset, batch_size=batch, num_workers=workers, stack_dim=0, drop_last=True,
                        seed=seed)
-    loader.set_epoch(1)
-    start = time.perf_counter()
-    it = iter(loader)
-    next(it)
-    first, cpu = time.perf_counter(), time.process_time()
-    n = 0
-    for _ in range(samples // batch):
-        next(it)
-        n += batch
-    end, cpu = time.perf_counter(), time.process_time() - cpu
-    del it
-    return n / (end - first), (n + batch) / (end - start), n / cpu
+    return _timed_batches(loader, samples, batch)
 
 
 def _siamese_main(args, dataset: Got10k, tmp: str) -> None:
@@ -208,12 +190,50 @@ def _siamese_main(args, dataset: Got10k, tmp: str) -> None:
                   f"({overall:.1f} including start-up){cpu_note}")
 
 
+def _timed_batches(loader, samples: int, batch: int) -> tuple[float, float, float]:
+    """(steady-state samples/s, samples/s including start-up, samples per CPU-second) of a loader."""
+    loader.set_epoch(1)
+    start = time.perf_counter()
+    it = iter(loader)
+    next(it)
+    first, cpu = time.perf_counter(), time.process_time()
+    n = 0
+    for _ in range(samples // batch):
+        next(it)
+        n += batch
+    end, cpu = time.perf_counter(), time.process_time() - cpu
+    del it
+    return n / (end - first), (n + batch) / (end - start), n / cpu
+
+
+def _siamfcpp_main(args, dataset: Got10k) -> None:
+    """SiamFC++'s pipeline: pair sampler + filter, random crop transformer, densebox target, collation."""
+    from lib.config.siamfcpp.config import load_config as load_siamfcpp
+    from lib.train.data.siamfcpp.build import build_siamfcpp_loader, build_siamfcpp_sampler
+
+    name = args.config or "siamfcpp_alexnet-trn"
+    data_cfg = load_siamfcpp(name).train.track.data
+    batch = args.batch_size or int(data_cfg.minibatch)
+    print(f"siamfcpp config {name}: search {data_cfg.transformer.RandomCropTransformer.x_size}px, negative pairs "
+          f"{data_cfg.sampler.TrackPairSampler.negative_pair_ratio}; batch {batch}; {args.samples} samples")
+    for workers in args.workers:
+        sampler = build_siamfcpp_sampler(data_cfg, None, seed=args.seed, datasets=[dataset],
+                                         samples_per_epoch=args.samples + 2 * batch)
+        loader = build_siamfcpp_loader({**data_cfg.to_dict(), "minibatch": batch}, None, seed=args.seed,
+                                       num_workers=workers, sampler=sampler)
+        steady, overall, cpu = _timed_batches(loader, args.samples, batch)
+        cpu_note = f" [{cpu:.1f} per CPU-second]" if workers == 0 else ""
+        print(f"siamfcpp pipeline, {workers} workers: {steady:7.1f} samples/s steady state ({overall:.1f} including "
+              f"start-up){cpu_note}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--script", default="ostrack", choices=["ostrack", "siamrpn", "siamban"],
+    parser.add_argument("--script", default="ostrack", choices=["ostrack", "siamrpn", "siamban", "siamfcpp"],
                         help="the tracker family whose pipeline is timed")
     parser.add_argument("--config", default=None, help="default: vitb_256_mae_ce_32x4_ep300 (ostrack), "
-                        "siamrpn_r50_l234_dwxcorr_8gpu (siamrpn), siamban_r50_l234 (siamban)")
+                        "siamrpn_r50_l234_dwxcorr_8gpu (siamrpn), siamban_r50_l234 (siamban), "
+                        "siamfcpp_alexnet-trn (siamfcpp)")
     parser.add_argument("--precropped", action="store_true", help="siamrpn/siamban: also time PySOT's "
                         "pre-cropped layout (written from the dataset first)")
     parser.add_argument("--data_dir", default=None, help="a GOT-10k-layout split folder (holding list.txt), e.g. "
@@ -241,6 +261,9 @@ def main() -> int:
         dataset = Got10k(root, split=None, name="benchmark")
         print(f"torch threads {torch.get_num_threads()}, OpenCV threads {cv2.getNumThreads()}, "
               f"python {sys.version.split()[0]}")
+        if args.script == "siamfcpp":
+            _siamfcpp_main(args, dataset)
+            return 0
         if args.script != "ostrack":
             _siamese_main(args, dataset, tmp)
             return 0

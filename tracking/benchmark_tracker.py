@@ -1,20 +1,30 @@
-"""Benchmark the test side: tracker frames per second (full loop) and the time to analyse a LaSOT-sized run.
+"""Benchmark the test side: the tracker per backend and precision, and the time to analyse a LaSOT-sized run.
 
-1. Tracker: OSTrack with random weights (no checkpoint needed) over generated JPEG frames. Each frame is timed
-   end to end: JPEG decode, search-region crop and resize, normalisation, network forward, windowed decode,
-   map-back and clip. The network forward is timed separately, so the share of a frame spent outside the
-   network is reported (target: under 10%).
+1. Tracker (any family: ``--script ostrack|siamrpn|siamban|siamfcpp``), random weights unless ``--checkpoint``:
+   PyTorch fp32, PyTorch bf16 (where the CPU or GPU runs it natively) and ONNX Runtime fp32 (the network exported
+   to a temporary file) run over the same generated JPEG frames, interleaved frame by frame (with random weights
+   each tracker's state is put on the true box after each frame, untimed, so that its crop keeps a realistic size).
+   Per variant it prints the network alone (the backend's forward on a fixed crop, interleaved rounds), the network
+   inside the loop, the full loop per frame (JPEG decode, crop and resize, normalisation, forward,
+   post-processing), what the loop adds to a frame's forward and the loop / network ratio (medians of the per-frame
+   values; target: at most 1.05). Then each variant tracks the first
+   ``--val_sequences`` sequences of the synthetic val split (``--val_frames`` frames each), and the mean IoU of its
+   boxes with PyTorch fp32's boxes is printed with the share of frames above IoU 0.99. The CPU's vector and matrix
+   features are named first: bf16 is fast only with AVX512-BF16 or AMX.
 2. Analysis: 280 sequences (the LaSOT test names, LaSOT layout) of 2,500 frames with generated ground truth and
    result files; timed: loading the dataset, evaluating (no cache), the scores, a cached rerun, and the plots
    (target: under 10 s for the evaluation).
 
-Example: ``python tracking/benchmark_tracker.py --config vitb_256_mae_ce_32x4_ep300 --device cpu``
+Example: ``python tracking/benchmark_tracker.py --script ostrack --config vitb_256_mae_ce_32x4_ep300 --threads 2
+--skip_analysis``
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,20 +33,43 @@ import cv2
 import numpy as np
 import torch
 
-from lib.config.ostrack.config import load_config
-from lib.models.ostrack import build_ostrack
+from lib.models.profiling import measure_latency_interleaved
 from lib.test.analysis.extract_results import extract_results
+from lib.test.analysis.metrics import iou_continuous
 from lib.test.analysis.plots import plot_results
 from lib.test.analysis.report import compute_scores
 from lib.test.evaluation.datasets import get_dataset
 from lib.test.evaluation.lasotdataset import LaSOTDataset, sequence_list_data
 from lib.test.evaluation.results import write_results
-from lib.test.evaluation.tracker import Tracker, read_image
-from lib.test.parameter.ostrack import parameters
-from lib.test.tracker.ostrack import OSTrackTracker
+from lib.test.evaluation.tracker import TRACKERS, Tracker, read_image
+from lib.test.tracker.backends import export_tracker, set_runtime_options
+from lib.test.tracker.precision import native_bf16
 from lib.train.admin.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.device import check_device
+from lib.utils.errors import ConfigError
+from lib.utils.registry import load_target
+
+CPU_FEATURES = {"avx2": "AVX2", "avx512f": "AVX512", "avx512_bf16": "AVX512-BF16", "avx512_fp16": "AVX512-FP16",
+                "amx_tile": "AMX", "amx_bf16": "AMX-BF16", "amx_fp16": "AMX-FP16"}
+
+
+def cpu_features() -> str:
+    """The CPU's model name and which of the vector / matrix features that matter here it has."""
+    flags: set[str] = set()
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            elif line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    have = [name for flag, name in CPU_FEATURES.items() if flag in flags]
+    lacks = [name for flag, name in CPU_FEATURES.items() if flag not in flags]
+    return (f"{model}: has {', '.join(have) or 'none of them'}; lacks {', '.join(lacks) or 'none'} "
+            f"(torch CPU capability {torch.backends.cpu.get_cpu_capability()})")
 
 
 def _frames(folder: Path, n: int, size: tuple[int, int], box: list[float]) -> list[tuple[str, list[float]]]:
@@ -58,47 +91,143 @@ def _frames(folder: Path, n: int, size: tuple[int, int], box: list[float]) -> li
     return out
 
 
-def benchmark_tracker(config: str, device: str, n_frames: int, warmup: int, size: tuple[int, int],
-                      work_dir: Path) -> None:
-    cfg = load_config(config)
-    params = parameters(config, resolve=False)
-    net = build_ostrack(cfg, training=False)  # random weights: speed does not depend on them
-    tracker = OSTrackTracker(params, device=device, network=net)
-    frames = _frames(work_dir / "frames", n_frames + warmup + 1, size, [500.0, 260.0, 120.0, 90.0])
+class _TimedBackend:
+    """Wraps a tracker's backend: times each ``track`` call and keeps the last search crop."""
 
-    forward_times = []
+    def __init__(self, backend, device: torch.device):
+        self.backend = backend
+        self.device = device
+        self.times: list[float] = []
+        self.last_search: torch.Tensor | None = None
 
-    def pre_hook(module, args, kwargs):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        module._bench_start = time.perf_counter()
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
 
-    def post_hook(module, args, kwargs, output):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        forward_times.append(time.perf_counter() - module._bench_start)
+    def set_template(self, *inputs):
+        self.backend.set_template(*inputs)
 
-    tracker.network.register_forward_pre_hook(pre_hook, with_kwargs=True)
-    tracker.network.register_forward_hook(post_hook, with_kwargs=True)
-    tracker.initialize(read_image(frames[0][0]), {"init_bbox": frames[0][1]})
-    totals = []
-    for i, (path, _) in enumerate(frames[1:]):
+    def track(self, search):
+        _sync(self.device)
         start = time.perf_counter()
-        image = read_image(path)  # JPEG decode + BGR->RGB
-        tracker.track(image)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        if i >= warmup:
-            totals.append(time.perf_counter() - start)
-    forward = np.array(forward_times[-len(totals):])
-    total = np.array(totals)
-    outside = total - forward
-    print(f"tracker {config} on {device} ({torch.get_num_threads()} threads), {size[0]}x{size[1]} JPEG frames, "
-          f"{len(total)} timed frames after {warmup} warm-up:")
-    print(f"  full loop   {1000 * total.mean():8.1f} ms/frame  ({1 / total.mean():.2f} FPS)")
-    print(f"  network     {1000 * forward.mean():8.1f} ms/frame")
-    print(f"  outside net {1000 * outside.mean():8.1f} ms/frame = {100 * outside.sum() / total.sum():.1f}% of a frame "
-          f"(decode, crop, normalise, decode peak, map back)")
+        out = self.backend.track(search)
+        _sync(self.device)
+        self.times.append(time.perf_counter() - start)
+        self.last_search = search
+        return out
+
+
+def _follow(tracker, box_xywh: list[float]) -> None:
+    """Put the tracker's state on the true box: with random weights the box drifts and grows until the crop is
+    several times the frame, which no trained tracker does (used only without --checkpoint; not timed)."""
+    x, y, w, h = (float(v) for v in box_xywh)
+    if hasattr(tracker, "center_pos"):  # the PySOT family: centre x + (w - 1) / 2 and size
+        tracker.center_pos, tracker.size = (x + (w - 1) / 2, y + (h - 1) / 2), (w, h)
+    elif isinstance(tracker.state, tuple):  # SiamFC++: float32 (centre, size)
+        tracker.state = (np.array([x + (w - 1) / 2, y + (h - 1) / 2], np.float32), np.array([w, h], np.float32))
+    else:  # OSTrack: [x, y, w, h]
+        tracker.state = [x, y, w, h]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def build_variants(script: str, config: str, checkpoint: str | None, device: torch.device, work_dir: Path,
+                   variants: list[str]) -> dict[str, object]:
+    """name -> tracker for each requested variant ('pytorch fp32', 'pytorch bf16', 'onnxruntime fp32')."""
+    params_fn = load_target(TRACKERS[script][1])
+    tracker_cls = load_target(TRACKERS[script][0])
+    params = params_fn(config, checkpoint=checkpoint) if checkpoint else params_fn(config, resolve=False)
+    torch.manual_seed(0)  # the same random weights in every run
+    trackers = {"pytorch fp32": tracker_cls(set_runtime_options(copy.copy(params)), device=device)}
+    if "pytorch bf16" in variants:
+        trackers["pytorch bf16"] = tracker_cls(set_runtime_options(copy.copy(params), precision="bf16"),
+                                               device=device)
+    if "onnxruntime fp32" in variants:
+        onnx = work_dir / f"{script}.onnx"
+        result = export_tracker(trackers["pytorch fp32"], onnx)
+        print(f"exported {script} to ONNX; check on random inputs, max |diff| (of max |output|): {result.summary()}")
+        trackers["onnxruntime fp32"] = tracker_cls(set_runtime_options(copy.copy(params), "onnxruntime", "fp32", onnx),
+                                                   device=device)
+    return {name: trackers[name] for name in variants if name in trackers}
+
+
+def benchmark_tracker(args: argparse.Namespace, device: torch.device, work_dir: Path) -> None:
+    size = (args.width, args.height)
+    print(f"CPU: {cpu_features()}")
+    variants = ["pytorch fp32"]
+    if native_bf16(device) or args.force_bf16:
+        variants.append("pytorch bf16")
+    else:
+        print("pytorch bf16: skipped (no native bfloat16 on this device; --force_bf16 runs it emulated)")
+    try:
+        import onnxruntime  # noqa: F401
+        variants.append("onnxruntime fp32")
+    except ImportError:
+        print("onnxruntime fp32: skipped (pip install onnxruntime)")
+    trackers = build_variants(args.script, args.config, args.checkpoint, device, work_dir, variants)
+    for tracker in trackers.values():
+        tracker.backend = _TimedBackend(tracker.backend, device)
+    frames = _frames(work_dir / "frames", args.frames + args.warmup + 1, size, [500.0, 260.0, 120.0, 90.0])
+    first = read_image(frames[0][0])
+    for tracker in trackers.values():
+        tracker.initialize(first, {"init_bbox": frames[0][1]})
+    totals: dict[str, list[float]] = {name: [] for name in trackers}
+    in_loop: dict[str, list[float]] = {name: [] for name in trackers}
+    for i, (path, box) in enumerate(frames[1:]):
+        for name, tracker in trackers.items():  # interleaved: machine drift hits every variant alike
+            start = time.perf_counter()
+            tracker.track(read_image(path))  # JPEG decode + BGR->RGB, then the tracker's whole step
+            _sync(device)
+            if i >= args.warmup:
+                totals[name].append(time.perf_counter() - start)
+                in_loop[name].append(tracker.backend.times[-1])
+            if args.checkpoint is None:
+                _follow(tracker, box)
+    alone = measure_latency_interleaved(
+        {name: (lambda t=t: t.backend.backend.track(t.backend.last_search)) for name, t in trackers.items()},
+        device, iters=args.frames, warmup=2)
+    print(f"{args.script} {args.config} on {device} ({torch.get_num_threads()} threads), {size[0]}x{size[1]} JPEG "
+          f"frames, {args.frames} timed frames after {args.warmup} warm-up, medians in ms:")
+    print(f"  {'variant':<18} {'network alone':>13} {'net in loop':>11} {'full loop':>9} {'outside net':>11} "
+          f"{'FPS':>6} {'loop/network':>12} {'vs fp32 net':>11}")
+    base = None
+    for result in alone:
+        name = result.name
+        net_loop = 1000 * statistics.median(in_loop[name])
+        loop = 1000 * statistics.median(totals[name])
+        # per frame: what the loop adds to that frame's forward (medians of per-frame values: robust to drift)
+        outside = 1000 * statistics.median(t - n for t, n in zip(totals[name], in_loop[name]))
+        ratio = statistics.median(t / n for t, n in zip(totals[name], in_loop[name]))
+        base = base or result.median_ms
+        print(f"  {name:<18} {result.median_ms:13.1f} {net_loop:11.1f} {loop:9.1f} {outside:11.1f} "
+              f"{1000 / loop:6.2f} {ratio:12.3f} {result.median_ms / base:11.3f}")
+    if args.val_sequences > 0:
+        agreement(trackers, args.val_sequences, args.val_frames, args.data_dir)
+
+
+def agreement(trackers: dict[str, object], num_sequences: int, num_frames: int, data_dir: str | None = None) -> None:
+    """Mean IoU of each variant's boxes with PyTorch fp32's on the first sequences of the synthetic val split."""
+    dataset = get_dataset("synthetic_val", env=env_settings(data_dir=data_dir) if data_dir else env_settings())
+    sequences = [dataset[i] for i in range(min(num_sequences, len(dataset)))]
+    boxes: dict[str, list[np.ndarray]] = {name: [] for name in trackers}
+    for seq in sequences:
+        images = [read_image(f) for f in seq.frames[:num_frames]]
+        for name, tracker in trackers.items():
+            out = tracker.initialize(images[0], {"init_bbox": list(seq.ground_truth_rect[0])})
+            first = out.get("target_bbox") if isinstance(out, dict) else None
+            track = [first if first is not None else list(seq.ground_truth_rect[0])]
+            track += [tracker.track(image)["target_bbox"] for image in images[1:]]
+            boxes[name].append(np.asarray(track[1:], dtype=np.float64))  # the first box is given, not tracked
+    reference = np.concatenate(boxes["pytorch fp32"])
+    total = len(reference)
+    print(f"agreement with pytorch fp32 on {len(sequences)} synthetic val sequences ({total} tracked frames):")
+    for name in trackers:
+        if name == "pytorch fp32":
+            continue
+        iou = iou_continuous(np.concatenate(boxes[name]), reference)
+        print(f"  {name:<18} mean IoU {iou.mean():.4f}, IoU > 0.99 on {100 * (iou > 0.99).mean():.1f}% of frames")
 
 
 def benchmark_analysis(n_seqs: int, seq_len: int, work_dir: Path) -> None:
@@ -148,29 +277,41 @@ def benchmark_analysis(n_seqs: int, seq_len: int, work_dir: Path) -> None:
     print(f"  three PNG plots                        {t5 - t4:6.2f} s")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--script", type=str, default="ostrack", help="tracker: ostrack, siamrpn, siamban, siamfcpp")
     parser.add_argument("--config", type=str, default="vitb_256_mae_ce_32x4_ep300", help="experiment config")
+    parser.add_argument("--checkpoint", type=str, default=None, help="checkpoint (default: random weights)")
     parser.add_argument("--device", type=str, default="cpu", help="cpu, cuda or cuda:<i>")
     parser.add_argument("--frames", type=int, default=30, help="timed tracker frames")
     parser.add_argument("--warmup", type=int, default=3, help="untimed warm-up frames")
     parser.add_argument("--width", type=int, default=1280, help="frame width")
     parser.add_argument("--height", type=int, default=720, help="frame height")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--force_bf16", action="store_true", help="also run bf16 where it is emulated")
+    parser.add_argument("--val_sequences", type=int, default=5,
+                        help="synthetic val sequences for the box agreement (0: skip)")
+    parser.add_argument("--val_frames", type=int, default=50, help="frames per val sequence for the agreement")
+    parser.add_argument("--data_dir", type=str, default=None,
+                        help="data folder holding synthetic/ (default: the path settings)")
     parser.add_argument("--num_seqs", type=int, default=280, help="sequences for the analysis benchmark")
     parser.add_argument("--seq_len", type=int, default=2500, help="frames per sequence for the analysis benchmark")
     parser.add_argument("--skip_tracker", action="store_true", help="only the analysis benchmark")
     parser.add_argument("--skip_analysis", action="store_true", help="only the tracker benchmark")
-    args = parser.parse_args()
-    check_device(args.device)
+    args = parser.parse_args(argv)
+    device = check_device(args.device)
+    if args.script not in TRACKERS or args.script == "first_box":
+        raise ConfigError(f"--script {args.script!r}: expected one of ostrack, siamrpn, siamban, siamfcpp.")
+    if args.frames < 1 or args.warmup < 0:
+        raise ConfigError(f"--frames must be >= 1 and --warmup >= 0, got {args.frames} and {args.warmup}.")
     if args.threads:
         torch.set_num_threads(args.threads)
     work_dir = Path(tempfile.mkdtemp(prefix="ostrack_bench_"))
     try:
-        with torch.inference_mode():
-            if not args.skip_tracker:
-                benchmark_tracker(args.config, args.device, args.frames, args.warmup, (args.width, args.height),
-                                  work_dir)
+        if not args.skip_tracker:
+            # random weights on raw-pixel Siamese inputs give huge logits: NumPy's overflow warnings say nothing here
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                benchmark_tracker(args, device, work_dir)
         if not args.skip_analysis:
             benchmark_analysis(args.num_seqs, args.seq_len, work_dir)
     finally:

@@ -7,7 +7,9 @@ Usage (from anywhere; the config is resolved from the project root)::
     python tracking/profile_model.py --script siamrpn --config siamrpn_r50_l234_dwxcorr --threads 2
 
 For the Siamese families the timed call is the per-frame one (``track`` on the search crop after ``template``;
-:data:`lib.models.profiling.TRACKING_PATHS`).
+:data:`lib.models.profiling.TRACKING_PATHS`). ``--precision bf16`` (or fp16 on CUDA, or auto) times the network
+converted once as the trackers' ``--precision`` converts it (weights and activations in that dtype, output layers
+in float32), not autocast.
 
 The forward is the tracker's call: a (1, 3, T, T) template and a (1, 3, S, S) search crop with TEST sizes
 and the CE template mask of the config. "with CE" uses the per-layer keep ratios, "without CE" passes keep
@@ -22,14 +24,17 @@ import argparse
 import copy
 
 import torch
+from torch import nn
 
 from lib.config import load_script_config
 from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
 from lib.models.ostrack.vit_ce import VisionTransformerCE
-from lib.models.profiling import (TRACKING_PATHS, autocast_context, count_macs, count_params, cpu_has_fast_bf16,
-                                   matmul_peak_gflops, measure_latency_interleaved, roofline_line)
+from lib.models.profiling import (TRACKING_PATHS, count_macs, count_params, cpu_has_fast_bf16, matmul_peak_gflops,
+                                   measure_latency_interleaved, roofline_line)
 from lib.models.registry import build_model
+from lib.test.tracker.backends import FAMILY_CALLS
+from lib.test.tracker.precision import PRECISION_DTYPES, convert_network, resolve_precision
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.cli import run_cli
 from lib.utils.device import check_device
@@ -42,8 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"tracker family: ostrack, {', '.join(TRACKING_PATHS)}")
     parser.add_argument("--config", type=str, default="vitb_256_mae_ce_32x4_ep300",
                         help="config name under experiments/<script>/ or a path to a YAML file")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="fp32",
-                        help="fp32, bf16 autocast, or both (interleaved)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16", "both"], default="fp32",
+                        help="fp32; bf16 or fp16 (CUDA only): weights and activations converted once, as the "
+                             "trackers' --precision; auto: bf16 where native, else fp32; both: fp32 and bf16 "
+                             "interleaved")
     parser.add_argument("--attn", choices=["sdpa", "explicit", "both"], default="both",
                         help="attention implementation(s) to time")
     parser.add_argument("--device", type=str, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if "
@@ -53,6 +60,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="untimed forwards per variant first")
     parser.add_argument("--no_macs", action="store_true", help="skip MAC counting")
     return parser.parse_args(argv)
+
+
+def _precisions(args: argparse.Namespace, device: torch.device) -> list[str]:
+    """The precisions to time: 'both' is fp32 and bf16; 'auto' is resolved for the device (and says which)."""
+    if args.precision == "both":
+        return ["fp32", "bf16"]
+    chosen = resolve_precision(args.precision, device)
+    if args.precision == "auto":
+        print(f"precision auto: {chosen}")
+    return [chosen]
+
+
+def _converted(model: nn.Module, script: str, precision: str) -> nn.Module:
+    """A copy of ``model`` in ``precision`` as the trackers convert it (output layers kept float32), whose
+    top-level parts cast their floating inputs to that dtype (the profiled calls build float32 inputs)."""
+    if precision == "fp32":
+        return model
+    dtype = PRECISION_DTYPES[precision]
+    converted = convert_network(copy.deepcopy(model), precision, FAMILY_CALLS.get(script).keep_fp32)
+
+    def to_dtype(value):
+        return value.to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
+
+    def cast(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        return tuple(to_dtype(a) for a in args), {k: to_dtype(v) for k, v in kwargs.items()}
+
+    for child in converted.children():
+        child.register_forward_pre_hook(cast, with_kwargs=True)
+    return converted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,14 +129,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"MACs {ce_name or 'forward'}: {macs_by_mode[ce_name] / 1e9:.2f} G")
 
     attns = ["sdpa", "explicit"] if args.attn == "both" else [args.attn]
-    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    precisions = _precisions(args, device)
     if "bf16" in precisions and device.type == "cpu" and not cpu_has_fast_bf16():
         print(f"note: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16 support "
               f"(AVX512-BF16/AMX), so bf16 matrix products are emulated and slower than fp32.")
     models = {}
-    for attn in attns:
-        models[attn] = copy.deepcopy(model)
-        models[attn].set_attn_impl(attn)
+    for precision in precisions:
+        for attn in attns:
+            converted = _converted(model, "ostrack", precision)
+            models[precision, attn] = copy.deepcopy(model) if converted is model else converted
+            models[precision, attn].set_attn_impl(attn)
     model = None  # the per-path copies above are what runs from here on
 
     variants, boxes = {}, {}
@@ -109,9 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             for ce_name, rate in ce_modes.items():
                 name = " ".join(x for x in (precision, attn, ce_name) if x)
 
-                def run(m=models[attn], p=precision, r=rate, n=name):
-                    with autocast_context(device, p):
-                        boxes[n] = m(template, search, ce_template_mask=mask, ce_keep_rate=r)["pred_boxes"]
+                def run(m=models[precision, attn], r=rate, n=name):
+                    boxes[n] = m(template, search, ce_template_mask=mask, ce_keep_rate=r)["pred_boxes"]
                 variants[name] = run
     results = measure_latency_interleaved(variants, device, iters=args.iters, warmup=args.warmup)
     by_name = {r.name: r for r in results}
@@ -145,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def profile_tracking_path(args: argparse.Namespace, device: torch.device) -> int:
-    """Params, MACs, interleaved latency (fp32 and/or bf16 autocast) and roofline of a family's tracking path."""
+    """Params, MACs, interleaved latency (fp32 and/or converted bf16) and roofline of a family's tracking path."""
     path_fn = TRACKING_PATHS.get(args.script)
     cfg = load_script_config(args.script, args.config)
     torch.manual_seed(0)
@@ -153,22 +190,22 @@ def profile_tracking_path(args: argparse.Namespace, device: torch.device) -> int
     total, trainable = count_params(model)
     print(f"config {args.script}/{args.config}: device {device}, threads {torch.get_num_threads()}")
     print(f"params: {total / 1e6:.2f} M total ({trainable / 1e6:.2f} M trainable)")
-    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    precisions = _precisions(args, device)
     if "bf16" in precisions and device.type == "cpu" and not cpu_has_fast_bf16():
         print(f"note: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16 support "
               f"(AVX512-BF16/AMX), so bf16 matrix products are emulated and slower than fp32.")
     variants, macs = {}, {}
     with torch.no_grad():
-        forwards = path_fn(model, cfg, device)
-        for name, forward in forwards.items():
+        forwards = {}
+        for precision in precisions:
+            for name, forward in path_fn(_converted(model, args.script, precision), cfg, device).items():
+                forwards.setdefault(name, {})[precision] = forward
+        for name, by_precision in forwards.items():
             if not args.no_macs:
-                macs[name] = count_macs(forward)
+                macs[name] = count_macs(by_precision[precisions[0]])
                 print(f"MACs {name}: {macs[name] / 1e9:.2f} G")
-            for precision in precisions:
-                def run(f=forward, p=precision):
-                    with autocast_context(device, p):
-                        f()
-                variants[f"{precision} {name}"] = run
+            for precision, forward in by_precision.items():
+                variants[f"{precision} {name}"] = forward
         results = measure_latency_interleaved(variants, device, iters=args.iters, warmup=args.warmup)
     print(f"batch-1 latency, median of {args.iters} interleaved runs after {args.warmup} warm-up rounds:")
     for r in results:

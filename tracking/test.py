@@ -8,19 +8,30 @@ with another checkpoint or config into the same folder is refused (use a new --r
 More:
 * checkpoint sweep: ``--epochs 260 280 300`` (one results folder ``<param>_ep0260`` ... per epoch);
 * config overrides: ``--opts TEST.SEARCH_FACTOR 4.5 TEST.EPOCH 280`` (validated as YAML values are);
-* a folder of your own sequences: ``--dataset custom --data_dir PATH``.
+* a folder of your own sequences: ``--dataset custom --data_dir PATH``;
+* tuned test parameters: ``--cfg_override best.yaml`` (written by tracking/tune.py; --opts still win);
+* VOT short-term (``--dataset vot18|vot20|vot22``): the reset-based protocol as PySOT runs it (re-initialise 5 frames
+  after a failure), results ``<results>/<benchmark>/baseline/<seq>/<seq>_001.txt``, then accuracy, robustness and,
+  with the vot-toolkit installed, its analysis with EAO; ``--protocol ope`` runs them one-pass instead;
+* the network in ONNX Runtime: ``--backend onnxruntime [--onnx FILE]`` (written by tracking/export_onnx.py), or in
+  another precision: ``--precision auto|fp32|bf16|fp16``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 
 from lib.test.evaluation.customdataset import CUSTOM_NAME, load_test_sequences, path_overrides
 from lib.test.evaluation.data import SequenceNotFoundError
 from lib.test.evaluation.datasets import known_datasets
-from lib.test.evaluation.running import run_dataset
-from lib.test.evaluation.tracker import Tracker
+from lib.test.evaluation.running import resolve_device, run_dataset
+from lib.test.evaluation.tracker import Tracker, parameter_stem
+from lib.test.evaluation.tuning import merge_overrides, read_override_file
+from lib.test.evaluation.vot_running import is_vot_dataset, run_vot_dataset, vot_report
+from lib.test.tracker.backends import BACKENDS, default_onnx_path, set_runtime_options
+from lib.test.tracker.precision import PRECISIONS, resolve_precision
 from lib.train.admin.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.errors import OSTrackError
@@ -62,6 +73,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="delete the existing results in the results folder(s) first (needed to rerun with "
                              "another checkpoint or config into the same folder)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    parser.add_argument("--cfg_override", type=str, default=None, metavar="FILE",
+                        help="YAML of config overrides (e.g. the best.yaml of tracking/tune.py), merged before --opts")
+    parser.add_argument("--protocol", choices=("auto", "reset", "ope"), default="auto",
+                        help="auto: the reset-based VOT protocol for vot18/vot20/vot22, one-pass for the others; "
+                             "reset / ope: force one")
+    parser.add_argument("--no_toolkit", action="store_true",
+                        help="reset protocol: skip the vot-toolkit analysis (accuracy and robustness only, no EAO)")
+    parser.add_argument("--backend", choices=BACKENDS, default="pytorch",
+                        help="run the network in PyTorch or in ONNX Runtime (a graph from tracking/export_onnx.py)")
+    parser.add_argument("--onnx", type=str, default=None,
+                        help="with --backend onnxruntime: the ONNX file (default <save_dir>/onnx/<tracker>/<param>.onnx)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="network precision: fp32, bf16 (weights converted once at load), fp16 (CUDA only), or "
+                             "auto (bf16 where the CPU/GPU runs it natively, else fp32)")
     return parser.parse_args(argv)
 
 
@@ -75,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             raise ArgumentError(f"--epochs takes distinct positive epoch numbers, got {args.epochs}.")
     config_overrides = parse_opts(args.opts)
+    if args.cfg_override is not None:
+        config_overrides = merge_overrides(read_override_file(args.cfg_override), config_overrides)
     overrides = path_overrides([args.dataset_name], args.save_dir, args.data_dir)
     env = env_settings(**overrides)
     dataset = load_test_sequences([args.dataset_name], env)
@@ -88,14 +115,24 @@ def main(argv: list[str] | None = None) -> int:
                 for epoch in (args.epochs or [None])]
     # Resolve parameters once here: a missing checkpoint or a bad config is one clear error before any work, and
     # so is a checkpoint that does not fit the config's model (building the tracker loads it; it names both configs).
+    resolve_precision(args.precision, resolve_device(args.device), args.backend)  # e.g. fp16 on a CPU: fail now
+    onnx = args.onnx
+    if args.backend == "onnxruntime" and onnx is None:
+        onnx = default_onnx_path(env.save_dir, args.tracker_name, parameter_stem(args.tracker_param))
     for tracker in trackers:
-        params = tracker.get_parameters()
-        tracker.create_tracker(params, device="cpu")
+        params = set_runtime_options(tracker.get_parameters(), args.backend, args.precision, onnx)
+        tracker.params = params  # the backend choice travels to the worker processes with the parameters
+        tracker.create_tracker(set_runtime_options(copy.copy(params), args.backend, "fp32", onnx), device="cpu")
         logger.info("tracker %s, checkpoint %s, %d sequence(s) of %s, results in %s", tracker.label(),
                     params.get("checkpoint", None), len(dataset), args.dataset_name, tracker.results_dir)
-    summary = run_dataset(dataset, trackers, debug=args.debug, threads=args.threads, num_gpus=args.num_gpus,
-                          device=args.device, progress=not args.no_progress, overwrite=args.overwrite)
+    reset = args.protocol == "reset" or (args.protocol == "auto" and is_vot_dataset(args.dataset_name))
+    run = run_vot_dataset if reset else run_dataset
+    summary = run(dataset, trackers, debug=args.debug, threads=args.threads, num_gpus=args.num_gpus,
+                  device=args.device, progress=not args.no_progress, overwrite=args.overwrite)
     print(summary.format())
+    if reset and not summary.failed and not args.debug:
+        for tracker in trackers:
+            print(vot_report(dataset, tracker, use_toolkit=not args.no_toolkit, device=args.device))
     return 1 if summary.failed else 0
 
 

@@ -2,6 +2,8 @@
 
 Example: ``python tracking/video_demo.py ostrack vitb_256_mae_ce_32x4_ep300 clip.mp4 --init_bbox 100,80,60,40
 --output clip_tracked.mp4``. Without a box, the target is selected with the mouse (only when a display exists).
+``--backend onnxruntime [--onnx FILE]`` runs the graph written by tracking/export_onnx.py, ``--precision
+auto|fp32|bf16|fp16`` the PyTorch network in another precision (as tracking/test.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from lib.test.evaluation.running import resolve_device
-from lib.test.evaluation.tracker import Tracker
+from lib.test.evaluation.tracker import Tracker, parameter_stem
+from lib.test.tracker.backends import BACKENDS, default_onnx_path, set_runtime_options
+from lib.test.tracker.precision import PRECISIONS
 from lib.test.evaluation.video import VideoError, run_video
 from lib.utils.cli import run_cli
 from lib.utils.errors import OSTrackError
@@ -49,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", type=str, default="auto", help="auto, cpu, cuda or cuda:<i>")
     parser.add_argument("--checkpoint", type=str, default=None, help="checkpoint file")
     parser.add_argument("--save_dir", type=str, default=None, help="output folder")
+    parser.add_argument("--backend", choices=BACKENDS, default="pytorch",
+                        help="run the network in PyTorch or in ONNX Runtime (a graph from tracking/export_onnx.py)")
+    parser.add_argument("--onnx", type=str, default=None,
+                        help="with --backend onnxruntime: the ONNX file (default <save_dir>/onnx/<tracker>/<param>.onnx)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="network precision: fp32, bf16, fp16 (CUDA only) or auto (bf16 where native)")
     return parser.parse_args(argv)
 
 
@@ -59,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         box = parse_box(",".join(str(v) for v in args.optional_box))
     tracker = Tracker(args.tracker_name, args.tracker_param, "video", checkpoint=args.checkpoint,
                       env_overrides={"save_dir": args.save_dir})
-    params = tracker.get_parameters()
+    onnx = args.onnx
+    if args.backend == "onnxruntime" and onnx is None:
+        onnx = default_onnx_path(tracker.env().save_dir, args.tracker_name, parameter_stem(args.tracker_param))
+    params = set_runtime_options(tracker.get_parameters(), args.backend, args.precision, onnx)
     params.debug = args.debug
     runner = tracker.create_tracker(params, device=resolve_device(args.device))
     stem = Path(args.videofile).stem if not args.videofile.isdigit() else f"camera{args.videofile}"

@@ -19,6 +19,7 @@ Differences from the original (spec section 8.1), each deliberate:
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Mapping
 
@@ -107,6 +108,10 @@ def get_defaults() -> CfgNode:
             "SAVE_EPOCHS": [79, 159, 239],
             "SAVE_LAST": 5,
             "SAVE_EVERY_EPOCH": False,
+            # Evaluation during training (framework addition): run the tracker on these evaluation datasets (names
+            # of tracking/test.py, e.g. [synthetic_val]; [] = off) every INTERVAL epochs and after the last one,
+            # on the first NUM_SEQUENCES sequences (0 = all); log AO/SR/AUC and keep OSTrack_best.pth.tar by METRIC.
+            "EVAL": {"DATASETS": [], "INTERVAL": 1, "NUM_SEQUENCES": 0, "METRIC": "AO"},
             # Consecutive non-finite losses tolerated (each skipped) before the run stops.
             "MAX_NONFINITE_STEPS": 5,
             "SCHEDULER": {
@@ -176,11 +181,106 @@ _CHOICES = {
 }
 
 
+# Value checks (issue 15 part 4): each key with the range or length the code that reads it needs. A value outside
+# used to end in a traceback far from the YAML (a modulo by zero, a NaN loss) or in a run that did nothing (EPOCH 0).
+_POSITIVE_INTS = (
+    "MODEL.BACKBONE.STRIDE", "MODEL.HEAD.NUM_CHANNELS", "DATA.SEARCH.SIZE", "DATA.TEMPLATE.SIZE",
+    "DATA.SEARCH.NUMBER", "DATA.TEMPLATE.NUMBER", "DATA.MAX_SAMPLE_INTERVAL", "DATA.TRAIN.SAMPLE_PER_EPOCH",
+    "DATA.VAL.SAMPLE_PER_EPOCH", "TRAIN.EPOCH", "TRAIN.BATCH_SIZE", "TRAIN.PRINT_INTERVAL",
+    "TRAIN.VAL_EPOCH_INTERVAL", "TEST.SEARCH_SIZE", "TEST.TEMPLATE_SIZE", "TEST.EPOCH",
+)
+_NON_NEGATIVE_INTS = (
+    "TRAIN.NUM_WORKER", "TRAIN.SAVE_INTERVAL", "TRAIN.SAVE_LAST", "TRAIN.MAX_NONFINITE_STEPS",
+    "TRAIN.CE_START_EPOCH", "TRAIN.CE_WARM_EPOCH", "TRAIN.SCHEDULER.WARMUP_EPOCH",
+)
+_POSITIVE_NUMBERS = (
+    "TRAIN.LR", "DATA.SEARCH.FACTOR", "DATA.TEMPLATE.FACTOR", "TEST.SEARCH_FACTOR", "TEST.TEMPLATE_FACTOR",
+    "TRAIN.SCHEDULER.DECAY_RATE", "TRAIN.SCHEDULER.GAMMA",
+)
+_NON_NEGATIVE_NUMBERS = (
+    "TRAIN.WEIGHT_DECAY", "TRAIN.BACKBONE_MULTIPLIER", "TRAIN.GIOU_WEIGHT", "TRAIN.L1_WEIGHT",
+    "TRAIN.GRAD_CLIP_NORM", "TRAIN.SCHEDULER.MIN_LR", "DATA.SEARCH.CENTER_JITTER", "DATA.SEARCH.SCALE_JITTER",
+    "DATA.TEMPLATE.CENTER_JITTER", "DATA.TEMPLATE.SCALE_JITTER",
+)
+# key -> (low, high, high_open, why)
+_INTERVALS = {
+    "TRAIN.DROP_PATH_RATE": (0.0, 1.0, True, "a drop probability"),
+    "TRAIN.MOMENTUM": (0.0, 1.0, True, "SGD momentum"),
+    "TRAIN.SCHEDULER.WARMUP_FACTOR": (0.0, 1.0, False, "the LR multiplier at the start of warm-up"),
+}
+
+
+def _get(cfg: CfgNode, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _require(ok: bool, source: str, key: str, value, expected: str) -> None:
+    """Raise the one-paragraph error of a value check: file, key, value and what is expected."""
+    if not ok:
+        raise ConfigError(f"{source}: {key} is {value!r}, but it must be {expected}.")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _validate_values(cfg: CfgNode, source: str) -> None:
+    """Ranges and lengths of single keys (issue 15 part 4)."""
+    for key in _POSITIVE_INTS:
+        value = _get(cfg, key)
+        _require(value > 0, source, key, value, "a positive integer")
+    for key in _NON_NEGATIVE_INTS:
+        value = _get(cfg, key)
+        _require(value >= 0, source, key, value, "an integer >= 0")
+    for key in _POSITIVE_NUMBERS:
+        value = _get(cfg, key)
+        _require(_finite(value) and value > 0, source, key, value, "a finite number > 0")
+    for key in _NON_NEGATIVE_NUMBERS:
+        value = _get(cfg, key)
+        _require(_finite(value) and value >= 0, source, key, value, "a finite number >= 0")
+    for key, (low, high, high_open, why) in _INTERVALS.items():
+        value = _get(cfg, key)
+        inside = _finite(value) and low <= value and (value < high if high_open else value <= high)
+        _require(inside, source, key, value, f"in [{low}, {high}{')' if high_open else ']'} ({why})")
+    for key in ("DATA.MEAN", "DATA.STD"):
+        value = list(_get(cfg, key))
+        _require(len(value) == 3, source, key, value, "a list of 3 numbers, one per RGB channel")
+    # Images are divided by 255 before normalising, so both lists are on the 0-1 scale (a 0-255 MEAN such as
+    # [123.7, 116.3, 103.5] would train silently on garbage); a zero STD divides by zero.
+    _require(all(_finite(v) and 0 <= v <= 1 for v in cfg.DATA.MEAN), source, "DATA.MEAN", list(cfg.DATA.MEAN),
+             "3 numbers in [0, 1] (the 0-1 scale of the image, e.g. [0.485, 0.456, 0.406])")
+    _require(all(_finite(v) and 0 < v <= 1 for v in cfg.DATA.STD), source, "DATA.STD", list(cfg.DATA.STD),
+             "3 numbers in (0, 1] (the 0-1 scale of the image, e.g. [0.229, 0.224, 0.225]); a zero STD divides "
+             "by zero")
+    bb = cfg.MODEL.BACKBONE
+    _require(all(loc >= 0 for loc in bb.CE_LOC) and len(set(bb.CE_LOC)) == len(bb.CE_LOC), source,
+             "MODEL.BACKBONE.CE_LOC", list(bb.CE_LOC), "distinct block indices >= 0")
+    train = cfg.TRAIN
+    _require(len(train.FREEZE_LAYERS) == 1 and train.FREEZE_LAYERS[0] >= 0, source, "TRAIN.FREEZE_LAYERS",
+             list(train.FREEZE_LAYERS), "a one-element list [n] with n >= 0 (the number of frozen blocks)")
+    _require(all(e > 0 for e in train.SAVE_EPOCHS), source, "TRAIN.SAVE_EPOCHS", list(train.SAVE_EPOCHS),
+             "a list of epoch numbers >= 1")
+    milestones = train.SCHEDULER.MILESTONES
+    _require(all(_finite(m) and m >= 1 and float(m).is_integer() for m in milestones), source,
+             "TRAIN.SCHEDULER.MILESTONES", list(milestones), "a list of whole epoch numbers >= 1")
+    for split in ("TRAIN", "VAL"):
+        ratios = cfg.DATA[split].DATASETS_RATIO
+        _require(all(_finite(r) for r in ratios), source, f"DATA.{split}.DATASETS_RATIO", list(ratios),
+                 "finite numbers")
+
+
 def _validate(cfg: CfgNode, source: str) -> None:
-    """Checks that involve several keys."""
+    """Value and cross-key checks, each naming the file, the key, the value and what is expected."""
+    _validate_values(cfg, source)
     for split in ("TRAIN", "VAL"):
         names = cfg.DATA[split].DATASETS_NAME
         ratios = cfg.DATA[split].DATASETS_RATIO
+        # The trainer always builds both loaders, so an empty list failed later inside the sampler.
+        _require(len(names) > 0, source, f"DATA.{split}.DATASETS_NAME", list(names),
+                 f"a non-empty list of dataset names (known: {', '.join(TRAIN_DATASET_NAMES)})")
         if len(names) != len(ratios):
             raise ConfigError(
                 f"{source}: DATA.{split}.DATASETS_RATIO has {len(ratios)} entries ({ratios}) but "
@@ -194,6 +294,12 @@ def _validate(cfg: CfgNode, source: str) -> None:
         if any(r < 0 for r in ratios) or (ratios and sum(ratios) <= 0):
             raise ConfigError(f"{source}: DATA.{split}.DATASETS_RATIO must be non-negative numbers with a "
                               f"positive sum, got {ratios}.")
+        # Loaders drop the last incomplete batch (drop_last, as the original), so fewer samples than one batch
+        # gave epochs without a single step.
+        samples = cfg.DATA[split].SAMPLE_PER_EPOCH
+        _require(samples >= cfg.TRAIN.BATCH_SIZE, source, f"DATA.{split}.SAMPLE_PER_EPOCH", samples,
+                 f"at least TRAIN.BATCH_SIZE ({cfg.TRAIN.BATCH_SIZE}): incomplete batches are dropped, so an "
+                 f"epoch would have no batch at all")
     bb = cfg.MODEL.BACKBONE
     if len(bb.CE_LOC) != len(bb.CE_KEEP_RATIO):
         raise ConfigError(f"{source}: MODEL.BACKBONE.CE_KEEP_RATIO has {len(bb.CE_KEEP_RATIO)} entries but "
@@ -205,10 +311,25 @@ def _validate(cfg: CfgNode, source: str) -> None:
         if keys.SIZE % stride:
             raise ConfigError(f"{source}: {section}.SIZE ({keys.SIZE}) must be a multiple of "
                               f"MODEL.BACKBONE.STRIDE ({stride}).")
-    sched = cfg.TRAIN.SCHEDULER
+    for key in ("TEST.SEARCH_SIZE", "TEST.TEMPLATE_SIZE"):
+        size = _get(cfg, key)
+        _require(size % stride == 0, source, key, size,
+                 f"a multiple of MODEL.BACKBONE.STRIDE ({stride}): the tracker's crops are cut into patches")
+    train, sched = cfg.TRAIN, cfg.TRAIN.SCHEDULER
+    _require(sched.WARMUP_EPOCH <= train.EPOCH, source, "TRAIN.SCHEDULER.WARMUP_EPOCH", sched.WARMUP_EPOCH,
+             f"at most TRAIN.EPOCH ({train.EPOCH}); a longer warm-up never reaches TRAIN.LR")
+    if sched.TYPE == "step":
+        _require(train.LR_DROP_EPOCH >= 1, source, "TRAIN.LR_DROP_EPOCH", train.LR_DROP_EPOCH,
+                 "a positive number of epochs between LR drops (SCHEDULER.TYPE step)")
     if sched.TYPE == "Mstep" and not sched.MILESTONES:
         raise ConfigError(f"{source}: TRAIN.SCHEDULER.TYPE is Mstep but TRAIN.SCHEDULER.MILESTONES is empty; "
                           f"give the epochs at which the LR drops, e.g. [200, 250].")
+    if sched.TYPE == "cosine":
+        _require(sched.MIN_LR <= train.LR, source, "TRAIN.SCHEDULER.MIN_LR", sched.MIN_LR,
+                 f"at most TRAIN.LR ({train.LR}): the cosine schedule decays from TRAIN.LR to MIN_LR")
+    if train.OPTIMIZER == "SGD" and train.NESTEROV:
+        _require(train.MOMENTUM > 0, source, "TRAIN.MOMENTUM", train.MOMENTUM,
+                 "positive with TRAIN.NESTEROV true (Nesterov momentum needs a momentum)")
 
 
 SCHEMA = ConfigSchema(script="ostrack", defaults=get_defaults, numeric_keys=_NUMERIC_KEYS, choices=_CHOICES,

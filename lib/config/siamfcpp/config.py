@@ -172,6 +172,9 @@ def _framework() -> dict:
         "grad_clip_norm": 0.0,  # 0: no clipping, as video_analyst
         "print_interval": 20,  # iterations between statistics lines in the log
         "max_nonfinite_steps": 50,  # consecutive skipped steps (non-finite loss) before the run stops
+        # evaluation during training: datasets of tracking/test.py ([] = off), every `interval` epochs and after the
+        # last, the first `num_sequences` sequences (0 = all); SiamTrack_best.pth.tar kept by `metric`
+        "eval": {"datasets": [], "interval": 1, "num_sequences": 0, "metric": "AO"},
     }
 
 

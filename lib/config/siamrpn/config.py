@@ -15,6 +15,8 @@ Keys added by this framework (absent from PySOT; all optional):
 * ``TRAIN.AMP`` / ``TRAIN.AMP_DTYPE``: mixed precision as for OSTrack (PySOT had none);
 * ``TRAIN.MAX_NONFINITE_STEPS``: consecutive skipped steps (invalid loss, spec 8.2) before the run stops;
 * ``TRAIN.MAX_VALID_LOSS``: a loss above it skips the step (PySOT: 1e4);
+* ``TRAIN.EVAL``: evaluation during training (``DATASETS``, ``INTERVAL``, ``NUM_SEQUENCES``, ``METRIC``; see
+  lib/train/trainers/eval_hook.py);
 * ``DATASET.<NAME>.DATASET``: read ``<NAME>`` from one of this framework's datasets instead of PySOT's
   pre-cropped ``crop511`` folders (see lib/train/data/siamese/build.py).
 
@@ -76,6 +78,9 @@ def pysot_defaults() -> dict:
             "AMP_DTYPE": "float16",
             "MAX_NONFINITE_STEPS": 50,
             "MAX_VALID_LOSS": 1.0e4,
+            # evaluation during training: datasets of tracking/test.py ([] = off), every INTERVAL epochs and after
+            # the last, first NUM_SEQUENCES sequences (0 = all), <Prefix>_best.pth.tar kept by METRIC
+            "EVAL": {"DATASETS": [], "INTERVAL": 1, "NUM_SEQUENCES": 0, "METRIC": "AO"},
         },
         "DATASET": {
             "TEMPLATE": {"SHIFT": 4, "SCALE": 0.05, "BLUR": 0.0, "FLIP": 0.0, "COLOR": 1.0},

@@ -131,6 +131,10 @@ class MultiRPN(nn.Module):
     def forward_levels(self, z_fs: Sequence[torch.Tensor],
                        x_fs: Sequence[torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Per-level (cls, loc) before fusion, keyed by level name (``rpn2``, ...)."""
+        if isinstance(z_fs, torch.Tensor):  # one level given as a tensor (a single-output backbone, e.g. AlexNet)
+            z_fs = [z_fs]
+        if isinstance(x_fs, torch.Tensor):
+            x_fs = [x_fs]
         if len(z_fs) != len(self.level_names) or len(x_fs) != len(self.level_names):
             raise ValueError(f"MultiRPN has {len(self.level_names)} levels but got {len(z_fs)} template and "
                              f"{len(x_fs)} search feature maps")

@@ -18,6 +18,7 @@ from lib.test.evaluation.got10kdataset import GOT10KDataset, SyntheticDataset
 from lib.test.evaluation.lasotdataset import LaSOTDataset, LaSOTExtensionSubsetDataset
 from lib.test.evaluation.listed_datasets import NFSDataset, OTBDataset, UAVDataset
 from lib.test.evaluation.trackingnetdataset import TrackingNetDataset
+from lib.test.evaluation.votdataset import VOTDataset
 from lib.train.admin.environment import EnvSettings, env_settings
 from lib.utils.errors import OSTrackError
 
@@ -65,6 +66,11 @@ DATASETS: dict[str, DatasetEntry] = {
                                            "LaSOT extension subset, 150 sequences"),
     "tnl2k": DatasetEntry("tnl2k_path", lambda root, env: TNL2kDataset(root), "TNL2K"),
     "itb": DatasetEntry("itb_path", lambda root, env: ITBDataset(root), "ITB"),
+    # VOT short-term (tag 'vot'): tracking/test.py runs them with the reset protocol (lib.test.evaluation.vot_protocol)
+    "vot18": DatasetEntry("vot18_path", lambda root, env: VOTDataset(root, 18), "VOT2018 short-term, 60 sequences"),
+    "vot20": DatasetEntry("vot20_path", lambda root, env: VOTDataset(root, 20),
+                          "VOT2020 short-term, 60 sequences (mask ground truth)"),
+    "vot22": DatasetEntry("vot22_path", lambda root, env: VOTDataset(root, 22), "VOT2022 short-term, 62 sequences"),
     "synthetic_train": DatasetEntry("synthetic_dir", lambda root, env: SyntheticDataset(root, "train"),
                                     "generated synthetic data, train split"),
     "synthetic_val": DatasetEntry("synthetic_dir", lambda root, env: SyntheticDataset(root, "val"),

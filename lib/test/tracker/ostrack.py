@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from lib.models.ostrack import build_ostrack
+from lib.test.tracker.backends import FamilyCalls, create_backend
 from lib.test.tracker.basetracker import BaseTracker
+from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.tracker.hann import hann2d
 from lib.test.tracker.preprocessing import Preprocessor
 from lib.test.utils.params import TrackerParams
@@ -27,7 +29,7 @@ from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.checkpoint_io import checkpoint_origin, extract_net_state_dict, load_checkpoint, state_dict_mismatch
 from lib.utils.errors import CheckpointError
 
-__all__ = ["OSTrackTracker", "map_box_back", "crop_search_region"]
+__all__ = ["OSTrackTracker", "map_box_back", "crop_search_region", "peak_box", "OSTRACK_CALLS"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,50 @@ def map_box_back(pred_box_cxcywh: list[float], prev_state: list[float], search_s
     return [cx_real - 0.5 * w, cy_real - 0.5 * h, w, h]
 
 
+def peak_box(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor, feat_sz: int) -> torch.Tensor:
+    """The box at the first maximum of ``score_map``: (B, 4) normalised cxcywh in the search crop.
+
+    The decode of the CENTER head (CenterPredictor.cal_bbox), here so that it needs no PyTorch network (the ONNX
+    Runtime backend has none). matches OSTrack: the cell index maps to the cell's corner (col / fs).
+
+    Args:
+        score_map: (B, 1, fs, fs), the Hann-windowed score map.
+        size_map: (B, 2, fs, fs) normalised (w, h).
+        offset_map: (B, 2, fs, fs) sub-cell (x, y) offsets.
+        feat_sz: fs.
+    """
+    _, idx = torch.max(score_map.flatten(1), dim=1, keepdim=True)  # (B, 1): the first maximum, as cal_bbox
+    gather_idx = idx.unsqueeze(1).expand(-1, 2, 1)  # (B, 2, 1)
+    size = size_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)  # (B, 2)
+    offset = offset_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)  # (B, 2)
+    idx_y = torch.div(idx, feat_sz, rounding_mode="floor").float()
+    idx_x = (idx % feat_sz).float()
+    return torch.cat([(idx_x + offset[:, :1]) / feat_sz, (idx_y + offset[:, 1:]) / feat_sz, size], dim=1)
+
+
+def _template_call(network: nn.Module, template: torch.Tensor, mask: torch.Tensor | None) -> tuple:
+    return template, mask  # one-stream: the template goes through the network with every search crop
+
+
+def _track_call(network: nn.Module, search: torch.Tensor, template: torch.Tensor,
+                mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    out = network(template=template, search=search, ce_template_mask=mask)
+    return out["score_map"], out["size_map"], out["offset_map"]
+
+
+def _network_config(params: TrackerParams) -> dict:
+    cfg = params.cfg
+    return {"MODEL": scrub_config(cfg.MODEL), "DATA.TEMPLATE.SIZE": cfg.DATA.TEMPLATE.SIZE,
+            "DATA.SEARCH.SIZE": cfg.DATA.SEARCH.SIZE, "TEST.TEMPLATE_SIZE": params.template_size,
+            "TEST.SEARCH_SIZE": params.search_size}
+
+
+#: how the tracker calls the network; the 1x1 output convs stay float32 under bf16 / fp16 (the head's sigmoid
+#: already computes in float32)
+OSTRACK_CALLS = FamilyCalls("ostrack", _template_call, _track_call, _network_config,
+                            keep_fp32=("box_head.conv5_ctr", "box_head.conv5_size", "box_head.conv5_offset"))
+
+
 class OSTrackTracker(BaseTracker):
     """OSTrack inference on one sequence.
 
@@ -98,13 +144,18 @@ class OSTrackTracker(BaseTracker):
         device: where the network runs ('cpu', 'cuda', 'cuda:1', ...).
         network: an already built network (tests, benchmarks); by default the model is built from
             ``params.cfg`` and ``params.checkpoint`` is loaded strictly.
+
+    ``params.backend`` ('pytorch' or 'onnxruntime'), ``params.precision`` and ``params.onnx`` choose how the network
+    runs (lib.test.tracker.backends); the per-frame logic is the same for all.
     """
 
     def __init__(self, params: TrackerParams, device: str | torch.device = "cpu", network: nn.Module | None = None):
         super().__init__(params)
         self.device = torch.device(device)
         self.cfg = params.cfg
-        self.network = network.to(self.device).eval() if network is not None else _load_network(params, self.device)
+        self.backend = create_backend(params, OSTRACK_CALLS, self.device, network,
+                                      lambda: _load_network(params, self.device))
+        self.network = self.backend.network  # None with ONNX Runtime
         self.preprocessor = Preprocessor(self.cfg.DATA.MEAN, self.cfg.DATA.STD, self.device)
         self.feat_sz = params.search_size // self.cfg.MODEL.BACKBONE.STRIDE
         self.output_window = hann2d((self.feat_sz, self.feat_sz), centered=True).to(self.device)
@@ -114,6 +165,7 @@ class OSTrackTracker(BaseTracker):
         self.frame_id = 0
         self.template: torch.Tensor | None = None
         self.box_mask_z: torch.Tensor | None = None
+        self._search: torch.Tensor | None = None  # the normalised search crop, reused every frame
 
     def initialize(self, image: np.ndarray, info: dict) -> None:
         init_bbox = [float(v) for v in info["init_bbox"]]
@@ -130,6 +182,7 @@ class OSTrackTracker(BaseTracker):
             self.box_mask_z = generate_mask_cond(self.cfg.MODEL.BACKBONE.CE_TEMPLATE_RANGE, 1,
                                                  self.cfg.DATA.TEMPLATE.SIZE, self.cfg.MODEL.BACKBONE.STRIDE,
                                                  self.device, template_bbox.to(self.device))
+        self.backend.set_template(self.template, self.box_mask_z)
         self.state = init_bbox
         self.frame_id = 0
 
@@ -139,18 +192,33 @@ class OSTrackTracker(BaseTracker):
         self.frame_id += 1
         x_patch, resize_factor = crop_search_region(image, self.state, self.params.search_factor,
                                                     self.params.search_size)
-        search = self.preprocessor.process(x_patch)  # (1, 3, S, S)
-        out = self.network(template=self.template, search=search, ce_template_mask=self.box_mask_z)
+        if self._search is None:
+            self._search = torch.empty(1, 3, *x_patch.shape[:2], device=self.device)
+        search = self.preprocessor.process(x_patch, out=self._search)  # (1, 3, S, S), one buffer for all frames
+        score_map, size_map, offset_map = self.backend.track(search)  # float32 whatever the precision
         # matches OSTrack: the window multiplies the score map and only moves the peak; size and offset are
         # read at the windowed peak.
-        response = self.output_window * out["score_map"]  # (1, 1, fs, fs)
-        pred_boxes = self.network.box_head.cal_bbox(response, out["size_map"], out["offset_map"]).view(-1, 4)
+        response = self.output_window * score_map  # (1, 1, fs, fs)
+        pred_boxes = peak_box(response, size_map, offset_map, self.feat_sz).view(-1, 4)
         pred_box = (pred_boxes.mean(dim=0) * self.params.search_size / resize_factor).tolist()
         box = map_box_back(pred_box, self.state, self.params.search_size, resize_factor)
         self.state = clip_box(box, height, width, margin=10)
         if self.debug and self.debug_dir:
             self._save_debug_frame(image)
         return {"target_bbox": self.state}
+
+    def example_inputs(self, generator: torch.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
+                                                                  torch.Tensor]:
+        """Random (template inputs, search crop) of the shapes the tracker feeds (for the ONNX export check)."""
+        t_sz, s_sz = self.params.template_size, self.params.search_size
+        template = torch.randn(1, 3, t_sz, t_sz, generator=generator)
+        search = torch.randn(1, 3, s_sz, s_sz, generator=generator)
+        mask = None
+        if self.cfg.MODEL.BACKBONE.CE_LOC:
+            box = torch.tensor([[0.3, 0.35, 0.4, 0.3]])  # normalised xywh, as the tracker's template box
+            mask = generate_mask_cond(self.cfg.MODEL.BACKBONE.CE_TEMPLATE_RANGE, 1, self.cfg.DATA.TEMPLATE.SIZE,
+                                      self.cfg.MODEL.BACKBONE.STRIDE, torch.device("cpu"), box)
+        return (template, mask), search
 
     def _save_debug_frame(self, image: np.ndarray) -> None:
         import cv2  # only in debug mode

@@ -27,8 +27,17 @@ class Preprocessor:
         self.mean = torch.tensor(list(mean), dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(list(std), dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
 
-    def process(self, image: np.ndarray) -> torch.Tensor:
-        """(H, W, 3) uint8 RGB -> (1, 3, H, W) float32, ((x / 255) - mean) / std."""
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
-        tensor = tensor.float().permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
-        return ((tensor / 255.0) - self.mean) / self.std
+    def process(self, image: np.ndarray, out: torch.Tensor | None = None) -> torch.Tensor:
+        """(H, W, 3) uint8 RGB -> (1, 3, H, W) contiguous float32, ((x / 255) - mean) / std.
+
+        Args:
+            image: the crop.
+            out: a (1, 3, H, W) float32 buffer on the device to write into (the tracker reuses one per frame);
+                by default a new tensor. The same operations in the same order either way, so the same values.
+        """
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)  # uint8: the only host-device copy
+        chw = tensor.permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W) view
+        if out is None:
+            out = torch.empty(chw.shape, dtype=torch.float32, device=self.device)
+        out.copy_(chw)  # uint8 -> float32 into NCHW layout
+        return out.div_(255.0).sub_(self.mean).div_(self.std)

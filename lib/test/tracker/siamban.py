@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib.test.tracker.siamrpn import PySOTTracker, cfg_value, tracker_window
+from lib.test.tracker.siamrpn import PySOTTracker, cfg_value, pysot_calls, tracker_window
 from lib.utils.errors import ConfigError
 
-__all__ = ["SiamBANTracker", "generate_points"]
+__all__ = ["SiamBANTracker", "generate_points", "SIAMBAN_CALLS"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ def generate_points(stride: int, score_size: int) -> np.ndarray:
     points[:, 0] = np.tile(offsets, score_size)  # x varies fastest
     points[:, 1] = np.repeat(offsets, score_size)
     return points
+
+
+SIAMBAN_CALLS = pysot_calls("siamban", "BAN")
 
 
 class SiamBANTracker(PySOTTracker):
@@ -46,6 +49,7 @@ class SiamBANTracker(PySOTTracker):
     """
 
     family = "SiamBAN"
+    calls = SIAMBAN_CALLS
 
     def _read_grid_config(self, cfg: Any) -> None:
         self.stride = int(cfg_value(cfg, "POINT.STRIDE"))

@@ -21,13 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from lib.test.tracker.backends import FamilyCalls, create_backend
 from lib.test.tracker.basetracker import BaseTracker
+from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.utils.params import TrackerParams
 from lib.train.data.siamfcpp.transformer import cxywh2xywh, get_subwindow_tracking, xywh2cxywh, xyxy2cxywh
 from lib.utils.errors import CheckpointError, ConfigError
 
 __all__ = ["SiamFCppTracker", "TRACKER_DEFAULTS", "get_crop", "tracker_score_size", "make_window",
-           "load_siamfcpp_network"]
+           "load_siamfcpp_network", "SIAMFCPP_CALLS"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,26 @@ def load_siamfcpp_network(params: TrackerParams, device: torch.device) -> nn.Mod
     return _NETWORK_CACHE[key]
 
 
+def _template_call(network: nn.Module, template: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return tuple(network(template, phase="feature"))  # the correlation kernels c_z_k, r_z_k
+
+
+def _track_call(network: nn.Module, search: torch.Tensor, *kernels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    score, box = network(search, *kernels, phase="track")[:2]
+    return score, box  # (1, S*S, 1) sigmoid(cls) * sigmoid(ctr), (1, S*S, 4) xyxy in crop pixels
+
+
+def _network_config(params: TrackerParams) -> dict:
+    return {"model": scrub_config(params.model_cfg), "z_size": params.get("z_size", TRACKER_DEFAULTS["z_size"]),
+            "x_size": params.get("x_size", TRACKER_DEFAULTS["x_size"])}
+
+
+#: how the tracker calls the network; the head's three 1x1 outputs stay float32 under bf16 / fp16, so the score
+#: sigmoids and the box decode (exp, grid offsets) run in float32
+SIAMFCPP_CALLS = FamilyCalls("siamfcpp", _template_call, _track_call, _network_config,
+                             keep_fp32=("head.cls_score_p5", "head.ctr_score_p5", "head.bbox_offsets_p5"))
+
+
 class SiamFCppTracker(BaseTracker):
     """SiamFC++ inference on one sequence (video_analyst's SiamFCppTracker).
 
@@ -152,10 +174,10 @@ class SiamFCppTracker(BaseTracker):
             raise ConfigError(f"SiamFCppTracker: x_size {self.x_size}, z_size {self.z_size}, total_stride "
                               f"{hps['total_stride']} and num_conv3x3 {hps['num_conv3x3']} leave no score map.")
         self.window = make_window(self.score_size, hps["windowing"])
-        network = network if network is not None else load_siamfcpp_network(params, self.device)
-        self.network = network.to(self.device).eval()
+        self.backend = create_backend(params, SIAMFCPP_CALLS, self.device, network,
+                                      lambda: load_siamfcpp_network(params, self.device))
+        self.network = self.backend.network  # None with ONNX Runtime
         self.state: tuple[np.ndarray, np.ndarray] | None = None
-        self.features: list[torch.Tensor] | None = None
         self.avg_chans: np.ndarray | None = None
         self.image_hw: tuple[int, int] = (0, 0)
         self.last: dict[str, Any] = {}
@@ -170,7 +192,7 @@ class SiamFCppTracker(BaseTracker):
         # matches video_analyst: the first frame's mean pads every later crop (quirk Q18)
         self.avg_chans = np.mean(image, axis=(0, 1))
         z_patch, _ = get_crop(image, pos, size, self.z_size, None, self.avg_chans, self.context_amount)
-        self.features = self.network(_to_tensor(z_patch, self.device), phase="feature")
+        self.backend.set_template(_to_tensor(z_patch, self.device))
         self.state = (pos, size)
         self.last = {"z_crop": z_patch}
 
@@ -182,7 +204,7 @@ class SiamFCppTracker(BaseTracker):
         image = image[..., ::-1]
         pos, size = self.state
         x_patch, scale_x = get_crop(image, pos, size, self.z_size, self.x_size, self.avg_chans, self.context_amount)
-        score, box, _, _, _ = self.network(_to_tensor(x_patch, self.device), *self.features, phase="track")
+        score, box = self.backend.track(_to_tensor(x_patch, self.device))  # float32
         score = score[0, :, 0].cpu().numpy()  # (S*S,) float32
         box = box[0].cpu().numpy()  # (S*S, 4) xyxy in crop pixels
         if score.shape[0] != self.window.shape[0]:
@@ -196,6 +218,12 @@ class SiamFCppTracker(BaseTracker):
         self.last = {"score": score, "best_id": best, "pscore_best": float(pscore[best]), "scale_x": scale_x,
                      "x_crop": x_patch, "bbox_pred_in_crop": np.rint(box[best]).astype(int)}
         return {"target_bbox": [float(v) for v in cxywh2xywh(np.concatenate([pos, size]))]}
+
+    def example_inputs(self, generator: torch.Generator) -> tuple[tuple[torch.Tensor], torch.Tensor]:
+        """Random (template inputs, search crop) of the shapes the tracker feeds, raw 0..255 pixels (export check)."""
+        template = torch.rand(1, 3, self.z_size, self.z_size, generator=generator) * 255
+        search = torch.rand(1, 3, self.x_size, self.x_size, generator=generator) * 255
+        return (template,), search
 
     def _select(self, score: np.ndarray, box_xyxy: np.ndarray, prev_size_in_crop: np.ndarray
                 ) -> tuple[int, np.ndarray, np.ndarray]:

@@ -23,14 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lib.test.tracker.backends import FamilyCalls, create_backend
 from lib.test.tracker.basetracker import BaseTracker
+from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.tracker.siamese_crop import CropArgs, channel_average, get_subwindow
 from lib.test.utils.params import TrackerParams
 from lib.utils.errors import CheckpointError, ConfigError
 
 __all__ = ["PySOTTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SIAMRPN_TRACKERS", "build_tracker", "Candidate",
            "base_anchors", "generate_anchor", "tracker_window", "score_map_size", "pysot_init_box", "bbox_clip",
-           "pysot_result_line", "cfg_value", "load_siamese_network"]
+           "pysot_result_line", "cfg_value", "load_siamese_network", "pysot_calls", "SIAMRPN_CALLS"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +175,38 @@ def load_siamese_network(params: TrackerParams, device: torch.device, builder: C
     return _NETWORK_CACHE[key]
 
 
+def _template_call(network: nn.Module, template: torch.Tensor) -> tuple:
+    network.template(template)  # the network keeps its template features
+    return ()
+
+
+def _track_call(network: nn.Module, search: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    outputs = network.track(search)
+    return outputs["cls"], outputs["loc"]
+
+
+def pysot_calls(script: str, head_key: str) -> FamilyCalls:
+    """How the PySOT-family trackers call their network (``template`` once, ``track`` per frame).
+
+    Args:
+        script: 'siamrpn' or 'siamban'.
+        head_key: the config section of the head ('RPN' or 'BAN').
+    """
+    def network_config(params: TrackerParams) -> dict:
+        cfg = params.cfg
+        sections = ("BACKBONE", "ADJUST", head_key, "MASK")
+        return {**{key: scrub_config(cfg_value(cfg, key, None)) for key in sections},
+                "EXEMPLAR_SIZE": cfg_value(cfg, "TRACK.EXEMPLAR_SIZE"),
+                "INSTANCE_SIZE": cfg_value(cfg, "TRACK.INSTANCE_SIZE")}
+
+    # the heads' last 1x1 convs (logits and box regression) stay float32 under bf16 / fp16
+    return FamilyCalls(script, _template_call, _track_call, network_config,
+                       keep_fp32=("*.cls.head.3", "*.loc.head.3", "*.loc_adjust"))
+
+
+SIAMRPN_CALLS = pysot_calls("siamrpn", "RPN")
+
+
 class Candidate(NamedTuple):
     """The chosen candidate of one frame."""
 
@@ -196,6 +230,7 @@ class PySOTTracker(BaseTracker):
     """
 
     family = "pysot"
+    calls: FamilyCalls  # set by each family
 
     def __init__(self, params: TrackerParams, device: str | torch.device = "cpu", network: nn.Module | None = None):
         super().__init__(params)
@@ -211,9 +246,9 @@ class PySOTTracker(BaseTracker):
         self._read_grid_config(cfg)
         self._grids: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         self.score_size, self.window, _ = self._grid_for(self.instance_size)
-        if network is None:
-            network = load_siamese_network(params, self.device, self._builder(), self.family)
-        self.network = network.to(self.device).eval()
+        self.backend = create_backend(params, self.calls, self.device, network,
+                                      lambda: load_siamese_network(params, self.device, self._builder(), self.family))
+        self.network = self.backend.network  # None with ONNX Runtime
         self.center_pos = (0.0, 0.0)  # (cx, cy) in frame pixels, PySOT's convention
         self.size = (0.0, 0.0)  # (w, h)
         self.channel_average: np.ndarray | None = None  # (3,) in the frame's (RGB) order
@@ -271,8 +306,7 @@ class PySOTTracker(BaseTracker):
         # matches PySOT: the template crop side is rounded half to even (Python round), the window corner half up
         s_z = round(self._context_side())
         self.channel_average = channel_average(image)
-        with torch.no_grad():
-            self.network.template(self._crop(image, self.exemplar_size, s_z))
+        self.backend.set_template(self._crop(image, self.exemplar_size, s_z))
         return {"target_bbox": box}
 
     @torch.no_grad()
@@ -282,15 +316,15 @@ class PySOTTracker(BaseTracker):
         s_z = self._context_side()
         scale_z = self.exemplar_size / s_z
         s_x = s_z * (instance_size / self.exemplar_size)
-        outputs = self.network.track(self._crop(image, instance_size, round(s_x)))
-        if tuple(outputs["cls"].shape[-2:]) != (score_size, score_size):
+        cls, loc = self.backend.track(self._crop(image, instance_size, round(s_x)))  # float32
+        if tuple(cls.shape[-2:]) != (score_size, score_size):
             raise ConfigError(
-                f"the {self.family} network's score map is {tuple(outputs['cls'].shape[-2:])} but the tracker config "
+                f"the {self.family} network's score map is {tuple(cls.shape[-2:])} but the tracker config "
                 f"expects {score_size}x{score_size} = (INSTANCE_SIZE {instance_size} - EXEMPLAR_SIZE "
                 f"{self.exemplar_size}) // STRIDE {self.stride} + 1 + BASE_SIZE {self.base_size}; fix TRACK.* in the "
                 f"config to match the model.")
-        score = self._convert_score(outputs["cls"])  # float32 (N,)
-        pred_bbox = self._convert_bbox(outputs["loc"], grid)  # float32 (4, N): cx, cy, w, h in crop pixels
+        score = self._convert_score(cls)  # float32 (N,)
+        pred_bbox = self._convert_bbox(loc, grid)  # float32 (4, N): cx, cy, w, h in crop pixels
 
         def change(r: np.ndarray) -> np.ndarray:
             return np.maximum(r, 1.0 / r)
@@ -312,6 +346,12 @@ class PySOTTracker(BaseTracker):
         return Candidate(bbox=tuple(float(v) for v in bbox), lr=float(penalty[best]) * best_score * self.lr,
                          best_score=best_score, best_idx=best)
 
+    def example_inputs(self, generator: torch.Generator) -> tuple[tuple[torch.Tensor], torch.Tensor]:
+        """Random (template inputs, search crop) of the shapes the tracker feeds, raw 0..255 pixels (export check)."""
+        template = torch.rand(1, 3, self.exemplar_size, self.exemplar_size, generator=generator) * 255
+        search = torch.rand(1, 3, self.instance_size, self.instance_size, generator=generator) * 255
+        return (template,), search
+
     def track(self, image: np.ndarray, info: dict | None = None) -> dict:
         """Track one frame; returns ``{'target_bbox': [x, y, w, h], 'best_score': s, 'best_idx': i}``."""
         cand = self._locate(image, self.instance_size, self.window_influence)
@@ -331,6 +371,7 @@ class SiamRPNTracker(PySOTTracker):
     """PySOT's SiamRPNTracker: A anchors per position, softmax over (background, foreground) logits."""
 
     family = "SiamRPN"
+    calls = SIAMRPN_CALLS
 
     def _read_grid_config(self, cfg: Any) -> None:
         self.stride = int(cfg_value(cfg, "ANCHOR.STRIDE"))
@@ -380,6 +421,10 @@ class SiamRPNLTTracker(SiamRPNTracker):
 
     def __init__(self, params: TrackerParams, device: str | torch.device = "cpu", network: nn.Module | None = None):
         super().__init__(params, device=device, network=network)
+        if self.backend.name != "pytorch":
+            raise ConfigError("the long-term SiamRPN tracker (TRACK.TYPE SiamRPNLTTracker) searches a larger region "
+                              "(TRACK.LOST_INSTANCE_SIZE) after losing the target, but an exported ONNX graph has "
+                              "one fixed search size; run it with --backend pytorch.")
         self.lost_instance_size = int(cfg_value(params.cfg, "TRACK.LOST_INSTANCE_SIZE"))
         self.confidence_low = float(cfg_value(params.cfg, "TRACK.CONFIDENCE_LOW"))
         self.confidence_high = float(cfg_value(params.cfg, "TRACK.CONFIDENCE_HIGH"))

@@ -59,6 +59,7 @@ _DATA_DEFAULTS = {
     "tnl2k_path": "tnl2k",
     "itb_path": "itb",
     "vot18_path": "vot2018",
+    "vot20_path": "vot2020",
     "vot22_path": "vot2022",
 }
 
@@ -92,6 +93,8 @@ DATASET_LAYOUTS = {
     "tc128_path": "<root>/<seq>/{<seq>_gt.txt, <seq>_frames.txt, img/%04d.jpg}",
     "tnl2k_path": "<root>/<seq>/{groundtruth.txt, language.txt, imgs/*}",
     "itb_path": "<root>/<scene>/<video>/{*.jpg, groundtruth.txt}",
+    **{f"vot{year}_path": "<root>/list.txt and <root>/<sequence>/{groundtruth.txt, color/00000001.jpg}"
+       for year in (18, 20, 22)},
 }
 
 

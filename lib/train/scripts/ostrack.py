@@ -13,6 +13,7 @@ from lib.train.admin.settings import Settings
 from lib.train.data.build import build_dataloaders
 from lib.train.optim import build_optimizer_scheduler, freeze_backbone_layers
 from lib.train.train_script import prepare_synthetic_data, wrap_distributed
+from lib.train.trainers.eval_hook import build_eval_hook
 from lib.train.trainers.ltr_trainer import LTRTrainer
 from lib.utils.errors import ConfigError
 
@@ -63,10 +64,12 @@ def build_network(cfg: Any, settings: Settings) -> nn.Module:
 def build_trainer(cfg: Any, settings: Settings) -> LTRTrainer:
     """Compose OSTrack's training: data, network, actor (focal + GIoU + L1, CE schedule), AdamW, schedule."""
     check_supported(cfg)
+    eval_hook = build_eval_hook(cfg.TRAIN.EVAL, settings, "TRAIN.EVAL")  # None unless TRAIN.EVAL.DATASETS is set
     prepare_synthetic_data([*cfg.DATA.TRAIN.DATASETS_NAME, *cfg.DATA.VAL.DATASETS_NAME], settings)
     loader_train, loader_val = build_dataloaders(cfg, settings.env, use_lmdb=settings.use_lmdb,
                                                  distributed=settings.world_size > 1, seed=settings.seed)
     net = build_network(cfg, settings)
     actor = build_ostrack_actor(cfg, net)
     optimizer, scheduler = build_optimizer_scheduler(cfg, net)
-    return LTRTrainer(actor, [loader_train, loader_val], optimizer, settings, scheduler, cfg=cfg.to_dict())
+    return LTRTrainer(actor, [loader_train, loader_val], optimizer, settings, scheduler, cfg=cfg.to_dict(),
+                      extra_hooks=[eval_hook])

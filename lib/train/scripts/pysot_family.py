@@ -36,6 +36,7 @@ from lib.train.admin.settings import Settings
 from lib.train.data.loader import LTRLoader
 from lib.train.optim import SCHEDULERS, build_optimizer_from_groups
 from lib.train.train_script import prepare_synthetic_data, wrap_distributed
+from lib.train.trainers.eval_hook import build_eval_hook
 from lib.train.trainers.hooks import HookBase
 from lib.train.trainers.ltr_trainer import LTRTrainer
 from lib.utils.errors import CheckpointError, ConfigError
@@ -199,6 +200,7 @@ def build_pysot_trainer(cfg: Any, settings: Settings, build_model: Callable[[Any
     from lib.models.siamese.weights import load_pretrain
     from lib.train.data.siamese.build import PYSOT_TO_FRAMEWORK, build_siamese_datasets, build_siamese_pair_dataset
 
+    eval_hook = build_eval_hook(cfg.TRAIN.EVAL, settings, "TRAIN.EVAL")  # None unless TRAIN.EVAL.DATASETS is set
     model = build_model(cfg)
     check_trainable(model, cfg)
     if cfg.BACKBONE.PRETRAINED:
@@ -234,7 +236,7 @@ def build_pysot_trainer(cfg: Any, settings: Settings, build_model: Callable[[Any
                        seed=settings.seed, persistent_workers=False)
     actor = SiameseActor(net, frozen_batchnorms=schedule.frozen_batchnorms)
     return LTRTrainer(actor, [loader], optimizer, settings, scheduler, cfg=cfg.to_dict(),
-                      extra_hooks=[BackboneScheduleHook(schedule)])
+                      extra_hooks=[BackboneScheduleHook(schedule), eval_hook])
 
 
 class TargetAdapter:

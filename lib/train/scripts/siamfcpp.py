@@ -24,6 +24,7 @@ from lib.train.actors.siamfcpp import SiamFCppActor
 from lib.train.admin.multigpu import unwrap_model
 from lib.train.admin.settings import Settings
 from lib.train.train_script import prepare_synthetic_data, wrap_distributed
+from lib.train.trainers.eval_hook import build_eval_hook
 from lib.train.trainers.hooks import HookBase
 from lib.train.trainers.ltr_trainer import LTRTrainer
 
@@ -90,6 +91,7 @@ def build_trainer(cfg: Any, settings: Settings) -> LTRTrainer:
     from lib.train.siamfcpp_optim import build_dynamic_freezer, build_siamfcpp_lr_scheduler, build_siamfcpp_optimizer
 
     track = cfg.train.track
+    eval_hook = build_eval_hook(track.framework.eval, settings, "train.track.framework.eval")  # None unless set
     dataset_node = track.data.sampler.submodules.dataset
     prepare_synthetic_data([framework_dataset_name(name, dataset_node[name]) for name in dataset_node.names], settings)
     pretrained_dir = settings.env.pretrained_dir if settings.env is not None else None
@@ -104,9 +106,10 @@ def build_trainer(cfg: Any, settings: Settings) -> LTRTrainer:
     loader = build_siamfcpp_loader(track.data, settings.env, seed=settings.seed, distributed=settings.world_size > 1,
                                    use_lmdb=settings.use_lmdb,
                                    samples_per_epoch=int(trainer_node.nr_image_per_epoch))
-    hooks: list[HookBase] = [IterationLRHook(scheduler)]
+    hooks: list[HookBase | None] = [IterationLRHook(scheduler)]
     if freezer is not None:
         hooks.append(FreezerHook(freezer))
+    hooks.append(eval_hook)
     # The LR is a function of (epoch, iteration) set by the hook before each step, so the trainer holds no
     # epoch scheduler and a resumed run continues with the right LR.
     return LTRTrainer(SiamFCppActor(net), [loader], optimizer, settings, None, cfg=cfg.to_dict(),
