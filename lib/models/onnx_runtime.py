@@ -63,6 +63,9 @@ def ort_session(path: str | Path, threads: int = 1, device: str | torch.device =
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
+        # no busy-waiting between runs: the tracker's Python step (decode, crop, post-processing) and other thread
+        # pools (torch's) need those cores between two frames
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             _SESSIONS[key] = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as err:  # noqa: BLE001 - ONNX Runtime raises its own exception types

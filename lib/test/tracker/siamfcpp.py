@@ -185,13 +185,12 @@ class SiamFCppTracker(BaseTracker):
     @torch.no_grad()
     def initialize(self, image: np.ndarray, info: dict) -> None:
         """Start on ``info['init_bbox']`` = [x, y, w, h] in the RGB ``image``."""
-        image = image[..., ::-1]  # RGB -> BGR as a view: video_analyst's colour order
         box = xywh2cxywh(info["init_bbox"])  # float32 state (quirk Q22)
         pos, size = box[:2], box[2:]
         self.image_hw = image.shape[:2]
-        # matches video_analyst: the first frame's mean pads every later crop (quirk Q18)
-        self.avg_chans = np.mean(image, axis=(0, 1))
-        z_patch, _ = get_crop(image, pos, size, self.z_size, None, self.avg_chans, self.context_amount)
+        # matches video_analyst: the first frame's mean (in its BGR order) pads every later crop (quirk Q18)
+        self.avg_chans = np.mean(image[..., ::-1], axis=(0, 1))
+        z_patch, _ = self._crop_bgr(image, pos, size, None)
         self.backend.set_template(_to_tensor(z_patch, self.device))
         self.state = (pos, size)
         self.last = {"z_crop": z_patch}
@@ -201,9 +200,8 @@ class SiamFCppTracker(BaseTracker):
         """Return ``{'target_bbox': [x, y, w, h]}`` for the next RGB frame."""
         if self.state is None:
             raise RuntimeError("SiamFCppTracker.track called before initialize")
-        image = image[..., ::-1]
         pos, size = self.state
-        x_patch, scale_x = get_crop(image, pos, size, self.z_size, self.x_size, self.avg_chans, self.context_amount)
+        x_patch, scale_x = self._crop_bgr(image, pos, size, self.x_size)
         score, box = self.backend.track(_to_tensor(x_patch, self.device))  # float32
         score = score[0, :, 0].cpu().numpy()  # (S*S,) float32
         box = box[0].cpu().numpy()  # (S*S, 4) xyxy in crop pixels
@@ -218,6 +216,17 @@ class SiamFCppTracker(BaseTracker):
         self.last = {"score": score, "best_id": best, "pscore_best": float(pscore[best]), "scale_x": scale_x,
                      "x_crop": x_patch, "bbox_pred_in_crop": np.rint(box[best]).astype(int)}
         return {"target_bbox": [float(v) for v in cxywh2xywh(np.concatenate([pos, size]))]}
+
+    def _crop_bgr(self, image: np.ndarray, pos: np.ndarray, size: np.ndarray, x_size: int | None
+                  ) -> tuple[np.ndarray, np.float32]:
+        """get_crop of the frame in video_analyst's BGR order: (patch (S, S, 3) BGR view, scale).
+
+        The crop is taken from the RGB frame itself, with the padding value in RGB order, and its channels are
+        reversed afterwards: the warp treats each channel alone, so the pixels are those of the BGR frame's crop,
+        but OpenCV reads the contiguous frame in place instead of first copying a reversed view of all of it.
+        """
+        patch, scale = get_crop(image, pos, size, self.z_size, x_size, self.avg_chans[::-1], self.context_amount)
+        return patch[..., ::-1], scale
 
     def example_inputs(self, generator: torch.Generator) -> tuple[tuple[torch.Tensor], torch.Tensor]:
         """Random (template inputs, search crop) of the shapes the tracker feeds, raw 0..255 pixels (export check)."""
