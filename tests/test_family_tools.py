@@ -10,19 +10,9 @@ import yaml
 from lib.config import load_script_config
 from lib.models.registry import build_model
 from lib.train.trainers.monitor import format_step_line
+from deploy_helpers import SIAMESE_TINY as TINY  # the small configs, shrunk further
 from script_loader import load_tracking_script
 
-TINY = {
-    "siamrpn": ("siamrpn_alex_synthetic", {"BACKBONE": {"KWARGS": {"width_mult": 0.1}},
-                                           "RPN": {"KWARGS": {"in_channels": 25, "out_channels": 25}}}),
-    "siamban": ("siamban_alex_synthetic", {"BACKBONE": {"KWARGS": {"width_mult": 0.1}},
-                                           "BAN": {"KWARGS": {"in_channels": [25]}}}),
-    "siamfcpp": ("siamfcpp_alexnet_synthetic", {
-        branch: {"track": {"model": {"backbone": {"AlexNet": {"width_mult": 0.125}},
-                                     "task_head": {"DenseboxHead": {"head_width": 32}},
-                                     "task_model": {"SiamTrack": {"head_width": 32}}}}}
-        for branch in ("test", "train")}),
-}
 PREFIX = {"siamrpn": "SiamRPN", "siamban": "SiamBAN", "siamfcpp": "SiamTrack"}
 
 
