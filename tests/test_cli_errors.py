@@ -17,8 +17,7 @@ import yaml
 import lib.utils.cli as cli
 from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
-from lib.test.evaluation.running import resolve_device as eval_resolve_device
-from lib.train.admin.multigpu import resolve_device as train_resolve_device
+from lib.utils.device import resolve_device
 from lib.train.data.loader import LTRLoader
 from lib.train.data.processing import STARKProcessing
 from lib.train.data.sampler import SamplingError, TrackingSampler
@@ -72,16 +71,17 @@ def clip(tmp_path_factory):
     return path
 
 
-def test_unknown_devices_are_rejected_by_both_resolvers():
-    for resolve in (eval_resolve_device, train_resolve_device):
-        with pytest.raises(DeviceError, match="--device 'foo' is not a device; expected auto"):
-            resolve("foo")
-        with pytest.raises(DeviceError, match="'mps': the framework runs on the CPU or CUDA"):
-            resolve("mps")
-        if not torch.cuda.is_available():
-            with pytest.raises(DeviceError, match="asks for CUDA"):
-                resolve("cuda:1")
-        assert str(resolve("cpu")) == "cpu"
+def test_unknown_devices_are_rejected_by_the_one_resolver():
+    with pytest.raises(DeviceError, match="--device 'foo' is not a device; expected auto"):
+        resolve_device("foo")
+    with pytest.raises(DeviceError, match="'mps': the framework runs on the CPU or CUDA"):
+        resolve_device("mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="asks for CUDA"):
+            resolve_device("cuda:1")
+        assert resolve_device("auto") == torch.device("cpu")
+    assert str(resolve_device("cpu")) == "cpu"
+    assert resolve_device("cpu", local_rank=1) == torch.device("cpu")  # a rank pins only a bare CUDA device
 
 
 @pytest.mark.parametrize("script,argv", [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lib.test.evaluation.customdataset import CustomTestDataset, load_test_sequences, path_overrides
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import DatasetNotFoundError, OSTrackError
 from script_loader import load_tracking_script
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lib.config.ostrack.config import load_config
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.train.data.build import build_dataloaders
 from lib.train.data.loader import LTRLoader, ltr_collate_stack1
 from lib.train.data.sampler import TrackingSampler

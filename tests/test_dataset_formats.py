@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lib.config.ostrack.config import TRAIN_DATASET_NAMES
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.train.dataset.base_video_dataset import EmptyDatasetError, parse_boxes
 from lib.train.dataset.coco_seq import MSCOCOSeq
 from lib.train.dataset.custom import CustomDataset

@@ -16,7 +16,7 @@ from lib.test.analysis.print_results import print_results
 from lib.test.evaluation.datasets import get_dataset
 from lib.test.evaluation.results import box_file, write_results
 from lib.test.evaluation.tracker import Tracker
-from lib.train.admin.environment import PROJECT_ROOT, env_settings
+from lib.utils.environment import PROJECT_ROOT, env_settings
 
 NAMES = ["GOT-10k_Val_000001", "GOT-10k_Val_000002", "GOT-10k_Val_000003"]
 

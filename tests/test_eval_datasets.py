@@ -11,7 +11,7 @@ import pytest
 from lib.test.evaluation.datasets import UnknownDatasetError, get_dataset, known_datasets, load_dataset
 from lib.test.evaluation.lasotdataset import sequence_list_data
 from lib.test.utils.load_text import TextFileError, load_boxes, load_text
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import DatasetNotFoundError
 
 
@@ -183,7 +183,7 @@ def test_synthetic_split_from_the_generator(tmp_path):
 def test_unknown_dataset_lists_the_known_ones_and_missing_root_is_clear(env):
     with pytest.raises(UnknownDatasetError) as err:
         get_dataset("lasott", env=env)
-    assert "Did you mean 'lasot'" in str(err.value) and all(n in str(err.value) for n in known_datasets())
+    assert "Did you mean `lasot`" in str(err.value) and all(n in str(err.value) for n in known_datasets())
     with pytest.raises(DatasetNotFoundError, match="OSTRACK_OTB_PATH"):
         load_dataset("otb", env=env)
 

@@ -18,7 +18,7 @@ from lib.test.evaluation.running import run_dataset, worker_device
 from lib.test.evaluation.tracker import Tracker, UnknownTrackerError
 from lib.test.tracker.basetracker import BaseTracker
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import PROJECT_ROOT, env_settings
+from lib.utils.environment import PROJECT_ROOT, env_settings
 
 TEST_PY = PROJECT_ROOT / "tracking" / "test.py"
 
@@ -78,7 +78,7 @@ def test_result_format_truncates_to_int_and_one_path_function(tmp_path):
 
 
 def test_unknown_tracker_and_sequence_are_clear_errors(tmp_path, synthetic_root):
-    with pytest.raises(UnknownTrackerError, match="known trackers: first_box, ostrack"):
+    with pytest.raises(UnknownTrackerError, match="Did you mean `ostrack`\? Known trackers: ostrack, first_box"):
         Tracker("ostrak", "cfg")
     main = runpy.run_path(str(TEST_PY), run_name="test_py")["main"]
     args = ["ostrack", "vitb_256_mae_ce_32x4_ep300", "--dataset", "synthetic_val", "--data_dir",

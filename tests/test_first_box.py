@@ -4,7 +4,7 @@ import runpy
 
 import numpy as np
 
-from lib.train.admin.environment import PROJECT_ROOT
+from lib.utils.environment import PROJECT_ROOT
 
 
 def test_first_box_baseline_repeats_the_initial_box(tmp_path, capsys):

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lib.train.data import image_loader
-from lib.train.data.image_loader import CorruptImageError, decode_image, exif_orientation, image_backend
+from lib.utils import image as image_loader
+from lib.utils.image import CorruptImageError, decode_image, exif_orientation, image_backend
 from lib.train.dataset.storage import FolderStorage
 from lib.train.dataset.synthetic_generator import generate_dataset
 

@@ -9,7 +9,7 @@ import pytest
 from lib.test.evaluation.results import dataset_results_dir, tracker_results_dir
 from lib.test.utils import transform_got10k, transform_trackingnet
 from lib.test.utils.packing import ExpectedSequences, SubmissionError, pack_got10k, pack_trackingnet
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 
 
 def fill(folder, names, rows=3, times=True, value="10\t20\t30.5\t40"):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lib.train.admin.environment import PROJECT_ROOT, env_settings
+from lib.utils.environment import PROJECT_ROOT, env_settings
 from lib.utils.errors import DatasetNotFoundError, PathSettingsError
 
 
@@ -69,7 +69,7 @@ def test_bad_settings_file_and_keys(tmp_path, monkeypatch):
     settings = tmp_path / "settings.yaml"
     monkeypatch.setenv("OSTRACK_SETTINGS", str(settings))
     settings.write_text("data_dri: /x\n")
-    with pytest.raises(PathSettingsError, match="unknown setting 'data_dri'.*Did you mean 'data_dir'"):
+    with pytest.raises(PathSettingsError, match="unknown setting 'data_dri'.*Did you mean `data_dir`"):
         env_settings()
     settings.write_text("data_dir: [1]\n")
     with pytest.raises(PathSettingsError, match="must be a non-empty path string"):
@@ -93,7 +93,7 @@ def test_create_default_local_file_writes_the_optional_file(tmp_path):
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert out.is_file()
-    result = subprocess.run([sys.executable, "-c", "from lib.train.admin.environment import env_settings;"
+    result = subprocess.run([sys.executable, "-c", "from lib.utils.environment import env_settings;"
                              "e = env_settings(); print(e.data_dir); print(e.got10k_val_dir)"],
                             env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.stdout.split() == [str(tmp_path / "data"), str(tmp_path / "data" / "got10k" / "val")]

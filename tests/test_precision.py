@@ -4,11 +4,13 @@ and gives finite boxes; auto picks bf16 only where it is native (capability chec
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import pytest
 import torch
 
+from lib.models.layers.ce_block import template_attention_score
 from lib.test.tracker import precision as precision_module
 from lib.test.tracker.precision import convert_network, converted_network, resolve_precision
 from lib.utils.errors import ConfigError
@@ -67,6 +69,46 @@ def test_bf16_keeps_the_score_sigmoid_and_output_layers_in_float32():
     assert raw["score_map"].dtype == torch.float32  # the sigmoid itself ran in float32
 
 
+def _float32_rows(attn: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
+    """Softmax attention of the first ``rows`` queries, q and k from the block's own (bf16) qkv, in float32."""
+    B, N, _ = x.shape
+    q, k, _ = attn.qkv(x).reshape(B, N, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    return ((q[:, :, :rows].float() @ k.float().transpose(-2, -1)) * attn.scale).softmax(dim=-1)
+
+
+@pytest.mark.parametrize("attn_impl", ["sdpa", "explicit"])
+def test_bf16_candidate_elimination_ranks_in_float32(attn_impl):
+    """Issue 14: bf16 ties / swaps in the CE ranking moved the boxes; the ranking rows are now float32."""
+    params = tiny_params("ostrack")
+    tracker = make_tracker("ostrack", params, network=tiny_network("ostrack", params), precision="bf16")
+    net = tracker.network
+    net.set_attn_impl(attn_impl)
+    backbone = net.backbone
+    assert backbone.patch_embed.proj.weight.dtype == torch.bfloat16
+    (template, mask), search = tracker.example_inputs(torch.Generator().manual_seed(0))
+    n_z = mask.shape[1]
+    seen = []
+    hooks = [backbone.blocks[i].attn.register_forward_hook(lambda m, args, out: seen.append((m, args[0], out[1])))
+             for i in backbone.ce_loc]
+    try:
+        with torch.no_grad():
+            out = net(template=template.bfloat16(), search=search.bfloat16(), ce_template_mask=mask)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(seen) == len(backbone.ce_loc)
+    with torch.no_grad():
+        for attn, x, rows in seen:
+            assert x.dtype == torch.bfloat16 and rows.dtype == torch.float32
+            torch.testing.assert_close(rows, _float32_rows(attn, x, n_z), rtol=0, atol=0)
+        # the first CE block sees every search token in raster order, so its removed indices are the ranking's
+        attn, x, _ = seen[0]
+        score = template_attention_score(_float32_rows(attn, x, n_z)[:, :, :, n_z:], mask)
+        order = torch.sort(score, dim=1, descending=True).indices
+        keep = math.ceil(backbone.ce_keep_ratio[0] * score.shape[1])
+    assert torch.equal(out["removed_indexes_s"][0].long(), order[:, keep:])
+
+
 def test_siamfcpp_bf16_decodes_scores_and_boxes_in_float32():
     params = tiny_params("siamfcpp")
     tracker = make_tracker("siamfcpp", params, network=tiny_network("siamfcpp", params), precision="bf16")
@@ -86,9 +128,19 @@ def test_bf16_trackers_give_finite_boxes(sequence, family):
     network = tiny_network(family, params)
     boxes = run_boxes(make_tracker(family, params, network=network, precision="bf16"), sequence)
     assert boxes.shape == (len(sequence.frames), 4) and np.isfinite(boxes).all() and (boxes[:, 2:] > 0).all()
-    reference = run_boxes(make_tracker(family, params, network=network), sequence)
+    fp32_tracker = make_tracker(family, params, network=network)
+    reference = run_boxes(fp32_tracker, sequence)
     # the same target region as fp32 (random weights: the peak may move by a cell, not across the frame)
-    assert np.abs(boxes[:, :2] + boxes[:, 2:] / 2 - reference[:, :2] - reference[:, 2:] / 2).max() < 40
+    shift = np.abs(boxes[:, :2] + boxes[:, 2:] / 2 - reference[:, :2] - reference[:, 2:] / 2).max(axis=1)
+    tolerance = np.full(len(boxes), 40.0)
+    if family == "ostrack":
+        # OSTrack's score map has only feat_sz x feat_sz cells here, and one spans sqrt(w * h) * search_factor /
+        # feat_sz image pixels of the previous box: more than 40 once the tiny tracker's box fills the frame.
+        # Candidate elimination's near-tied scores (random weights) can move the peak by such a cell in bf16.
+        previous = reference[:-1]
+        cell = np.sqrt(previous[:, 2] * previous[:, 3]) * params.search_factor / fp32_tracker.feat_sz
+        tolerance[1:] = np.maximum(tolerance[1:], cell)
+    assert (shift < tolerance).all(), (shift, tolerance)
 
 
 def test_conversion_is_done_once_per_network():

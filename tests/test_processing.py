@@ -9,7 +9,7 @@ import torch
 import torchvision.transforms.functional as TF
 
 from lib.train.data.processing import STARKProcessing
-from lib.train.data.processing_utils import (crop_resize, crop_window, jitter_box, sample_target,
+from lib.utils.crop import (crop_resize, crop_window, jitter_box, sample_target,
                                              transform_image_to_crop)
 from lib.train.data.skips import SampleSkip
 from lib.train.data.transforms import (hflip_box, hflip_box_norm, image_to_normalized_tensor, normalize_lut,

@@ -17,8 +17,8 @@ from lib.models.siamese.weights import load_pretrain
 from lib.models.siamfcpp.weights import load_siamfcpp_weights
 from lib.test.analysis.cache import CacheError, cache_file, fingerprint, load_cached, read_cache, save_cache
 from lib.test.utils.load_text import TextFileError, load_boxes, load_ground_truth
-from lib.train.admin.environment import env_settings
-from lib.train.data.image_loader import CorruptImageError
+from lib.utils.environment import env_settings
+from lib.utils.image import CorruptImageError
 from lib.train.dataset.base_video_dataset import AnnotationError, DatasetFileError, parse_boxes
 from lib.train.dataset.coco_seq import MSCOCOSeq
 from lib.train.dataset.imagenetvid import ImagenetVID

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from lib.config.core import CfgNode
-from lib.train.admin.environment import env_settings
-from lib.train.data.image_loader import CorruptImageError, decode_image
+from lib.utils.environment import env_settings
+from lib.utils.image import CorruptImageError, decode_image
 from lib.train.data.loader import LTRLoader
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamese.augmentation import BLUR_KERNEL_SIZES, RGB_VAR, Augmentation, blur_kernel, cross_blur

@@ -395,7 +395,7 @@ def test_parameters_read_the_family_configs():
 
 def test_parameters_resolve_the_family_checkpoint(tmp_path):
     from lib.test.parameter import siamban, siamrpn
-    from lib.train.admin.environment import env_settings
+    from lib.utils.environment import env_settings
 
     env = env_settings(save_dir=str(tmp_path))
     folder = tmp_path / "checkpoints" / "train" / "siamban" / "siamban_r50_l234"

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from lib.config.core import CfgNode
-from lib.train.data.image_loader import CorruptImageError
+from lib.utils.image import CorruptImageError
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamfcpp.build import (DATASET_MAP, build_siamfcpp_loader, build_siamfcpp_sampler,
                                            framework_dataset_name)
 from lib.train.data.siamfcpp.pair_filter import TrackPairFilter
 from lib.train.data.siamfcpp.pair_sampler import TrackPairSampler
-from lib.train.data.siamfcpp.transformer import RandomCropTransformer, crop_track_pair, get_subwindow_tracking
+from lib.train.data.siamfcpp.transformer import RandomCropTransformer, crop_track_pair
+from lib.utils.subwindow import get_subwindow_tracking
 from lib.train.data.skips import SKIP_REASONS, count_skips
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, make_info
 from lib.train.dataset.storage import FolderStorage

@@ -10,8 +10,8 @@ from lib.models.siamfcpp import build_siamfcpp
 from lib.test.parameter.siamfcpp import default_checkpoint, parameters
 from lib.test.tracker.siamfcpp import TRACKER_DEFAULTS, SiamFCppTracker, get_crop, make_window
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import env_settings
-from lib.train.data.siamfcpp.transformer import get_subwindow_tracking
+from lib.utils.environment import env_settings
+from lib.utils.subwindow import get_subwindow_tracking
 from lib.utils.errors import CheckpointError, ConfigError
 from tests.siamese_reference import load_reference
 from tests.siamfcpp_reference import siamfcpp_recipe_state_dict

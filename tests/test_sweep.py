@@ -13,7 +13,7 @@ import yaml
 
 from lib.test.evaluation.results import TrackerResults, tracker_results_dir
 from lib.test.evaluation.tracker import Tracker
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import CheckpointError, OSTrackError
 from script_loader import load_tracking_script
 from test_custom_testset import write_custom_set

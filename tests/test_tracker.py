@@ -15,13 +15,13 @@ from lib.test.parameter.ostrack import parameters
 from lib.test.tracker.hann import hann1d, hann2d
 from lib.test.tracker.preprocessing import Preprocessor
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import CheckpointError
 
 pytest.importorskip("lib.models.ostrack")
 from lib.models.layers.head import CenterPredictor  # noqa: E402
 from lib.test.tracker.ostrack import OSTrackTracker  # noqa: E402
-from lib.train.data.processing_utils import sample_target  # noqa: E402
+from lib.utils.crop import sample_target  # noqa: E402
 from lib.utils.ce_utils import generate_mask_cond  # noqa: E402
 
 TINY = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce", "CE_LOC": [3, 6, 9],

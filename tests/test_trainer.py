@@ -35,13 +35,13 @@ def test_log_line_format_interval_and_epoch_average(tmp_path, caplog):
     # Every PRINT_INTERVAL (2) iterations and at the last iteration, as the original.
     assert [(int(m[1]), int(m[2])) for m in matches] == [(e, i) for e in (1, 2) for i in (2, 4, 6, 8)]
     # The last line of an epoch shows the epoch average that goes to tensorboard / the checkpoint.
-    history = trainer.stats["train"]["Loss/total"].history
+    history = trainer.storage.meters["train"]["Loss/total"].history
     assert float(matches[3][3]) == pytest.approx(history[0], abs=1e-5)
     assert float(matches[7][3]) == pytest.approx(history[1], abs=1e-5)
     # Validation ran in epoch 2 only (epoch_interval 2), LR recorded per epoch for both groups.
     assert any(m.startswith("[val: 2, 2 / 2]") for m in _messages(caplog))
     assert not any(m.startswith("[val: 1,") for m in _messages(caplog))
-    assert trainer.stats["train"]["LearningRate/group1"].history == pytest.approx([1e-3, 1e-3])
+    assert trainer.storage.meters["train"]["LearningRate/group1"].history == pytest.approx([1e-3, 1e-3])
 
 
 class _ParamWatch(HookBase):
@@ -52,10 +52,10 @@ class _ParamWatch(HookBase):
 
     def before_step(self):
         self.before = [p.detach().clone() for p in self.trainer.actor.net.parameters()]
-        self.skips_before = self.trainer.nonfinite_steps
+        self.skips_before = self.trainer.storage.nonfinite_steps
 
     def after_step(self):
-        if self.trainer.loader_training and self.trainer.nonfinite_steps > self.skips_before:
+        if self.trainer.storage.training and self.trainer.storage.nonfinite_steps > self.skips_before:
             after = list(self.trainer.actor.net.parameters())
             self.unchanged_on_skip.append(all(torch.equal(a, b) for a, b in zip(self.before, after)))
 
@@ -64,10 +64,10 @@ def test_nan_batch_is_skipped_and_counted(tmp_path, caplog):
     watch = _ParamWatch()
     trainer = make_trainer(tmp_path, nan_indices=(5,), hooks_extra=[watch])
     trainer.train(2)
-    assert trainer.nonfinite_steps == 2  # one poisoned batch per epoch
+    assert trainer.storage.nonfinite_steps == 2  # one poisoned batch per epoch
     assert watch.unchanged_on_skip == [True, True]
     assert all(torch.isfinite(p).all() for p in trainer.actor.net.parameters())
-    assert all(torch.isfinite(torch.tensor(trainer.stats["train"]["Loss/total"].history)))
+    assert all(torch.isfinite(torch.tensor(trainer.storage.meters["train"]["Loss/total"].history)))
     warnings = [m for m in _messages(caplog) if m.startswith("non-finite loss at")]
     assert len(warnings) == 2 and re.search(r"epoch 1, iteration \d+ \(training iteration \d+\)", warnings[0])
     summary = [m for m in _messages(caplog) if "training steps skipped" in m]
@@ -132,7 +132,7 @@ def test_truncated_newest_checkpoint_is_reported_and_skipped(tmp_path, caplog):
     reference.train(3)
     for name, value in final_parameters(reference).items():
         assert torch.equal(final_parameters(resumed)[name], value), name
-    assert resumed.stats["train"]["Loss/total"].history == reference.stats["train"]["Loss/total"].history
+    assert resumed.storage.meters["train"]["Loss/total"].history == reference.storage.meters["train"]["Loss/total"].history
 
 
 def test_fresh_start_ignores_existing_checkpoints(tmp_path, caplog):
@@ -208,7 +208,7 @@ def test_float16_overflow_is_skipped_by_the_scaler_not_counted_as_non_finite(tmp
     assert trainer.scaler.get_scale() == 32768.0  # backed off
     for name, value in final_parameters(trainer).items():
         assert torch.equal(value, before[name]), f"{name} changed although the step overflowed"
-    assert trainer.nonfinite_steps == 0 and trainer.consecutive_nonfinite == 0
+    assert trainer.storage.nonfinite_steps == 0 and trainer.storage.consecutive_nonfinite == 0
 
 
 def test_crash_is_logged_with_epoch_and_reraised(tmp_path, caplog):

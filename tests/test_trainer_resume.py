@@ -59,5 +59,5 @@ def test_killed_run_resumes_exactly(tmp_path, one_thread):
 
     # The loss curve continues as if never stopped: the per-epoch history matches the uninterrupted run.
     got = torch.load(ckpt_dir / "TinyNet_ep0004.pth.tar", weights_only=True)["stats"]["train"]["Loss/total"]
-    assert got["history"] == reference.stats["train"]["Loss/total"].history
+    assert got["history"] == reference.storage.meters["train"]["Loss/total"].history
     assert len(got["history"]) == 4

@@ -12,7 +12,7 @@ from lib.test.evaluation.scoring import score_result_files
 from lib.test.evaluation.tracker import Tracker
 from lib.test.evaluation.tuning import (SearchDim, merge_overrides, nested, read_override_file, read_space_file,
                                         write_override_file)
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import ConfigError
 from script_loader import load_tracking_script
 from tiny_siamese import tiny_rpn_checkpoint, tiny_rpn_config, tiny_synthetic

@@ -11,7 +11,7 @@ import torch
 
 from lib.test.evaluation import video as video_module
 from lib.test.evaluation.video import VideoError, run_video
-from lib.train.admin.environment import PROJECT_ROOT
+from lib.utils.environment import PROJECT_ROOT
 
 N_FRAMES = 8
 

@@ -17,7 +17,7 @@ from lib.test.evaluation.vot_protocol import (BURNIN, FAILURE, INIT, SKIPPED, VO
 from lib.test.evaluation.vot_region import (Mask, Polygon, RegionFormatError, format_region, parse_region,
                                             pysot_init_box, region_overlap, region_to_box_minmax)
 from lib.test.evaluation.votdataset import VOTDataset
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import DatasetNotFoundError, PathSettingsError
 from script_loader import load_tracking_script
 from tiny_siamese import vot_from_synthetic
@@ -111,7 +111,7 @@ def test_vot20_is_registered_with_its_own_path_setting(tmp_path):
     try:
         seqs = get_dataset("vot20", env=env_settings(vot20_path=str(root)))
     except PathSettingsError as err:
-        pytest.skip(f"the path setting vot20_path is not declared in lib/train/admin/environment.py yet: {err}")
+        pytest.skip(f"the path setting vot20_path is not declared in lib/utils/environment.py yet: {err}")
     assert seqs[0].vot_benchmark == "vot2020" and seqs[0].ground_truth_rect[0].tolist() == [1, 1, 2, 2]
 
 

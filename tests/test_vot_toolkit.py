@@ -13,10 +13,11 @@ import pytest
 
 import lib.test.evaluation.vot_running as vot_running
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.tracker import Tracker, read_image, track_sequence
+from lib.test.evaluation.tracker import Tracker, track_sequence
+from lib.utils.image import read_image
 from lib.test.evaluation.vot_region import parse_region, region_overlap
 from lib.test.vot.workspace import VOTToolkitError, toolkit_analysis
-from lib.train.admin.environment import PROJECT_ROOT, env_settings
+from lib.utils.environment import PROJECT_ROOT, env_settings
 from lib.utils.errors import CheckpointError
 from script_loader import load_tracking_script
 from tiny_siamese import vot_from_synthetic

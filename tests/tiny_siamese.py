@@ -50,7 +50,7 @@ def vot_from_synthetic(root: Path, frames: int = 16) -> dict:
     SiamRPN++ config and checkpoint: {'data', 'config', 'checkpoint'}."""
     from lib.test.evaluation.datasets import get_dataset
     from lib.test.vot.workspace import export_sequences
-    from lib.train.admin.environment import env_settings
+    from lib.utils.environment import env_settings
 
     root = Path(root)
     data = tiny_synthetic(root / "data", num_val=2, frames=frames)

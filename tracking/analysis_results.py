@@ -26,7 +26,7 @@ from lib.test.analysis.report import METRICS
 from lib.test.evaluation.customdataset import CUSTOM_NAME, load_test_sequences, path_overrides
 from lib.test.evaluation.datasets import known_datasets
 from lib.test.evaluation.results import TrackerResults
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import int_flag, run_cli
 from lib.utils.errors import OSTrackError
 

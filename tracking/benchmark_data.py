@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from lib.config.ostrack.config import load_config
 from lib.train.data.build import build_processing
 from lib.train.data.loader import LTRLoader
-from lib.train.data.processing_utils import sample_target, transform_image_to_crop
+from lib.utils.crop import sample_target, transform_image_to_crop
 from lib.train.data.sampler import TrackingSampler
 from lib.train.data.siamese.build import build_siamese_pair_dataset
 from lib.train.data.siamese.crop import FrameSource, crop_like_siamfc
@@ -45,6 +45,7 @@ from lib.train.data.siamese.pair_dataset import SubDatasetSpec
 from lib.train.data.siamese.precropped import PrecroppedSource
 from lib.train.dataset.got10k import Got10k
 from lib.utils.cli import run_cli
+from lib.utils.image import read_image
 
 
 def _pipeline_rate(dataset, cfg, workers: int, samples: int, batch: int, seed: int) -> tuple[float, float, float]:
@@ -67,10 +68,6 @@ def _pipeline_rate(dataset, cfg, workers: int, samples: int, batch: int, seed: i
     return n / (end - first), (n + batch) / (end - start), n / cpu
 
 
-def _read_rgb(path: str) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
 def _direct_sample(dataset: Got10k, rng: random.Random, cfg, full: bool) -> dict:
     """One sample the way the original computes it, written directly (see the module docstring)."""
     d = cfg.DATA
@@ -84,7 +81,7 @@ def _direct_sample(dataset: Got10k, rng: random.Random, cfg, full: bool) -> dict
     out = {}
     gray, flip = rng.random() < 0.05, rng.random() < 0.5
     for role, f_id, sec in (("template", t_id, d.TEMPLATE), ("search", s_id, d.SEARCH)):
-        image = _read_rgb(str(seq_dir / f"{f_id + 1:08d}.jpg"))
+        image = read_image(str(seq_dir / f"{f_id + 1:08d}.jpg"))
         box = info["bbox"][f_id].clone()
         mask = None
         if full:

@@ -41,12 +41,13 @@ from lib.test.analysis.report import compute_scores
 from lib.test.evaluation.datasets import get_dataset
 from lib.test.evaluation.lasotdataset import LaSOTDataset, sequence_list_data
 from lib.test.evaluation.results import write_results
-from lib.test.evaluation.tracker import TRACKERS, Tracker, read_image
+from lib.test.evaluation.tracker import TRACKERS, Tracker
+from lib.utils.image import read_image
 from lib.test.tracker.backends import export_tracker, set_runtime_options
 from lib.test.tracker.precision import native_bf16
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
-from lib.utils.device import check_device
+from lib.utils.device import resolve_device
 from lib.utils.errors import ConfigError
 from lib.utils.registry import load_target
 
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip_tracker", action="store_true", help="only the analysis benchmark")
     parser.add_argument("--skip_analysis", action="store_true", help="only the tracker benchmark")
     args = parser.parse_args(argv)
-    device = check_device(args.device)
+    device = resolve_device(args.device)
     if args.script not in TRACKERS or args.script == "first_box":
         raise ConfigError(f"--script {args.script!r}: expected one of ostrack, siamrpn, siamban, siamfcpp.")
     if args.frames < 1 or args.warmup < 0:

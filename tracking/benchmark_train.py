@@ -27,7 +27,7 @@ from lib.config.ostrack.config import load_config
 from lib.models.ostrack import build_ostrack
 from lib.models.profiling import flop_counter, matmul_peak_gflops, roofline_line
 from lib.train.actors.ostrack import build_ostrack_actor
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.train.admin.settings import Settings
 from lib.train.scripts.ostrack import settings_from_cfg
 from lib.train.optim import build_optimizer_scheduler
@@ -35,7 +35,7 @@ from lib.train.trainers.ltr_trainer import LTRTrainer, move_to_device
 from lib.train.trainers.monitor import IterationTimer
 from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import run_cli
-from lib.utils.device import check_device
+from lib.utils.device import resolve_device
 
 MODES = {"fp32": (False, "float16"), "bf16": (True, "bfloat16"), "fp16": (True, "float16")}
 
@@ -45,21 +45,6 @@ SMALL = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_2
                   "TRAIN": {"DATASETS_NAME": ["SYNTHETIC_train"], "DATASETS_RATIO": [1]},
                   "VAL": {"DATASETS_NAME": ["SYNTHETIC_val"], "DATASETS_RATIO": [1]}},
          "TRAIN": {"CE_START_EPOCH": 0, "CE_WARM_EPOCH": 1}}
-
-
-class _Batches:
-    """A loader over a fixed list of batches (the attributes the trainer reads)."""
-
-    name, training, epoch_interval, stack_dim = "train", True, 1, 1
-
-    def __init__(self, batches: list):
-        self.batches = batches
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self):
-        return iter(self.batches)
 
 
 def _random_batch(cfg: Any, batch: int, generator: torch.Generator) -> dict:
@@ -218,7 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = check_device(args.device)
+    device = resolve_device(args.device)
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
     cfg = load_config(args.config, overrides={"MODEL": {"PRETRAIN_FILE": ""}})

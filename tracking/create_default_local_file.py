@@ -8,7 +8,7 @@ variables and defaults (./data, ./output, ./pretrained_models) also work. See RE
 import argparse
 from pathlib import Path
 
-from lib.train.admin.environment import env_settings, settings_file, write_settings_file
+from lib.utils.environment import env_settings, settings_file, write_settings_file
 from lib.utils.cli import run_cli
 from lib.utils.errors import PathSettingsError
 

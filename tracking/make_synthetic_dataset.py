@@ -8,7 +8,7 @@ Example: python tracking/make_synthetic_dataset.py --num_train 300 --num_val 30 
 import argparse
 from pathlib import Path
 
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.train.dataset.synthetic_generator import LAYOUTS, generate_dataset
 from lib.utils.cli import run_cli
 

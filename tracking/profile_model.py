@@ -37,7 +37,7 @@ from lib.test.tracker.backends import FAMILY_CALLS
 from lib.test.tracker.precision import PRECISION_DTYPES, convert_network, resolve_precision
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.cli import run_cli
-from lib.utils.device import check_device
+from lib.utils.device import resolve_device
 from lib.utils.errors import ConfigError
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--iters must be >= 1 and --warmup >= 0, got {args.iters} and {args.warmup}.")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    device = check_device(args.device)  # a malformed or absent device is one clear DeviceError
+    device = resolve_device(args.device)  # a malformed or absent device is one clear DeviceError
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {args.device} was given but CUDA is not available; use --device cpu.")
     if args.script != "ostrack":

@@ -26,13 +26,14 @@ import logging
 from lib.test.evaluation.customdataset import CUSTOM_NAME, load_test_sequences, path_overrides
 from lib.test.evaluation.data import SequenceNotFoundError
 from lib.test.evaluation.datasets import known_datasets
-from lib.test.evaluation.running import resolve_device, run_dataset
+from lib.test.evaluation.running import run_dataset
+from lib.utils.device import resolve_device
 from lib.test.evaluation.tracker import Tracker, parameter_stem
 from lib.test.evaluation.tuning import merge_overrides, read_override_file
 from lib.test.evaluation.vot_running import is_vot_dataset, run_vot_dataset, vot_report
 from lib.test.tracker.backends import BACKENDS, default_onnx_path, set_runtime_options
 from lib.test.tracker.precision import PRECISIONS, resolve_precision
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.errors import OSTrackError
 from lib.utils.opts import parse_opts

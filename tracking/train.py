@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from lib.train.admin.multigpu import launch_torchrun, resolve_device, torchrun_arguments
+from lib.train.admin.multigpu import launch_torchrun, torchrun_arguments
+from lib.utils.device import resolve_device
 from lib.train.run_training import DISTILL_ERROR, add_training_arguments, check_script_and_config, run_training
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError

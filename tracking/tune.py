@@ -27,7 +27,7 @@ from lib.test.evaluation.results import parameter_stem
 from lib.test.evaluation.scoring import METRICS
 from lib.test.evaluation.tuning import (TuningSetup, best_overrides, parse_space_args, read_space_file, run_study,
                                         write_override_file)
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError
 from lib.utils.opts import parse_opts

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.test.evaluation.running import resolve_device
+from lib.utils.device import resolve_device
 from lib.test.evaluation.tracker import Tracker, parameter_stem
 from lib.test.tracker.backends import BACKENDS, default_onnx_path, set_runtime_options
 from lib.test.tracker.precision import PRECISIONS
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         onnx = default_onnx_path(tracker.env().save_dir, args.tracker_name, parameter_stem(args.tracker_param))
     params = set_runtime_options(tracker.get_parameters(), args.backend, args.precision, onnx)
     params.debug = args.debug
-    runner = tracker.create_tracker(params, device=resolve_device(args.device))
+    runner = tracker.create_tracker(params, device=str(resolve_device(args.device)))
     stem = Path(args.videofile).stem if not args.videofile.isdigit() else f"camera{args.videofile}"
     output = Path(args.output) if args.output else tracker.results_dir / f"video_{stem}.mp4"
     result = run_video(runner, args.videofile, init_bbox=box, output=output, show=args.show)

@@ -13,7 +13,7 @@ from lib.test.analysis.visualize import render_sequence
 from lib.test.evaluation.datasets import get_dataset, known_datasets
 from lib.test.evaluation.results import read_boxes, results_exist
 from lib.test.evaluation.tracker import Tracker
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.errors import OSTrackError
 

@@ -26,7 +26,7 @@ from lib.test.evaluation.datasets import known_datasets
 from lib.test.evaluation.tracker import Tracker
 from lib.test.evaluation.tuning import merge_overrides, read_override_file
 from lib.test.vot.workspace import setup_workspace, tracker_command
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
 from lib.utils.errors import ConfigError
 from lib.utils.opts import parse_opts

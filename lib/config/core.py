@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+from lib.utils.registry import did_you_mean
 from lib.utils.errors import ConfigError
 
 __all__ = ["CfgNode", "ConfigSchema", "load_config", "merge_config", "config_path", "list_configs", "save_config",
@@ -194,9 +194,9 @@ def _all_keys(node: CfgNode, prefix: str = "") -> list[str]:
 
 
 def _suggest(key: str, node: CfgNode, defaults: CfgNode) -> str:
-    close = difflib.get_close_matches(key, list(node.keys()), n=1, cutoff=0.6)
-    if close:
-        return f" Did you mean `{close[0]}`?"
+    hint = did_you_mean(key, node.keys())
+    if hint:
+        return hint
     # The key may belong to another section (e.g. LR under DATA instead of TRAIN).
     elsewhere = [k for k in _all_keys(defaults) if k.split(".")[-1] == key]
     if elsewhere:
@@ -289,8 +289,7 @@ def config_path(script: str, name: str) -> Path:
     if path.is_file():
         return path
     known = list_configs(script)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
+    hint = did_you_mean(name, known)
     raise ConfigError(f"config {name!r} does not exist: looked for {path}.{hint} "
                       f"Configs in {EXPERIMENTS_DIR / script}: {', '.join(known) or '(none)'}.")
 

@@ -7,7 +7,6 @@ attention formula.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 
 from lib.utils.registry import Registry
 
-__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "autocast_context",
+__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved",
            "cpu_has_fast_bf16", "flop_counter", "matmul_peak_gflops", "roofline_line", "TRACKING_PATHS"]
 
 #: --script -> ``tracking_path(model, cfg, device) -> {variant name: zero-argument forward}``: the network as the
@@ -79,15 +78,6 @@ def cpu_has_fast_bf16() -> bool:
         return bool(check()) if check is not None else False
     except RuntimeError:
         return False
-
-
-def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast on the device, or a no-op for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
 
 
 @dataclass

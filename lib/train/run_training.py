@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 
 from lib.config import load_script_config, script_config_path
-from lib.train.admin.environment import env_settings
-from lib.train.admin.multigpu import barrier, cleanup_distributed, dist_info_from_env, init_distributed, resolve_device
+from lib.utils.environment import env_settings
+from lib.train.admin.multigpu import barrier, cleanup_distributed, dist_info_from_env, init_distributed
+from lib.utils.device import resolve_device
 from lib.train.admin.settings import Settings
 from lib.train.trainers.rng import seed_everything
 from lib.utils.cli import int_flag, run_cli, setup_logging

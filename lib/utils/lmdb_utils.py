@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
-import cv2
 import lmdb
 import numpy as np
 
 from lib.utils.errors import OSTrackError
+from lib.utils.image import decode_image
 
 __all__ = ["LmdbError", "get_lmdb_env", "read_lmdb", "has_key", "list_keys", "decode_img", "decode_str", "decode_json",
            "LmdbWriter", "is_lmdb"]
@@ -80,10 +80,7 @@ def list_keys(path: str | os.PathLike, prefix: str = "") -> Iterator[str]:
 
 def decode_img(path: str | os.PathLike, key: str) -> np.ndarray:
     """The image stored under ``key`` as an RGB uint8 array (the original's decode_img)."""
-    image = cv2.imdecode(np.frombuffer(read_lmdb(path, key), np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot decode the image {key!r} in the LMDB {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return decode_image(read_lmdb(path, key), f"{key!r} in the LMDB {path}")
 
 
 def decode_str(path: str | os.PathLike, key: str) -> str:
@@ -128,10 +125,6 @@ class LmdbWriter:
             self._txn.commit()
             self._txn = self.env.begin(write=True)
             self._pending = 0
-
-    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
-        for key, value in items:
-            self.put(key, value)
 
     def close(self) -> None:
         self._txn.commit()

@@ -18,13 +18,13 @@ Differences from the original (spec section 8.1), each deliberate:
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Mapping
 
 from lib.config import core
 from lib.config.core import EXPERIMENTS_DIR, CfgNode, ConfigSchema, iter_keys, save_config
+from lib.utils.registry import did_you_mean
 from lib.utils.errors import ConfigError
 
 __all__ = [
@@ -287,9 +287,8 @@ def _validate(cfg: CfgNode, source: str) -> None:
                 f"DATA.{split}.DATASETS_NAME has {len(names)} ({names}); give one sampling ratio per dataset.")
         for name in names:
             if name not in TRAIN_DATASET_NAMES:
-                close = difflib.get_close_matches(name, TRAIN_DATASET_NAMES, n=1)
-                hint = f" Did you mean `{close[0]}`?" if close else ""
-                raise ConfigError(f"{source}: DATA.{split}.DATASETS_NAME names an unknown dataset {name!r}.{hint} "
+                raise ConfigError(f"{source}: DATA.{split}.DATASETS_NAME names an unknown dataset {name!r}."
+                                  f"{did_you_mean(name, TRAIN_DATASET_NAMES)} "
                                   f"Known datasets: {', '.join(TRAIN_DATASET_NAMES)}.")
         if any(r < 0 for r in ratios) or (ratios and sum(ratios) <= 0):
             raise ConfigError(f"{source}: DATA.{split}.DATASETS_RATIO must be non-negative numbers with a "

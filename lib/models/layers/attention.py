@@ -60,6 +60,7 @@ class Attention(nn.Module):
             attn_rows: if given, also return the softmax attention of the first ``attn_rows`` query tokens
                 (B, heads, attn_rows, N). Candidate elimination asks for the template rows; ``N`` gives the
                 full matrix. With the SDPA path only these rows are computed, in addition to the fused call.
+                The rows are float32 when ``x`` is bfloat16 / float16 (see :meth:`_attention_rows`).
 
         Returns:
             (output (B, N, D), attention rows or None).
@@ -72,16 +73,35 @@ class Attention(nn.Module):
             attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, heads, N, N)
             attn = attn.softmax(dim=-1)
             if attn_rows is not None:
-                attn_out_rows = attn[:, :, :attn_rows]
+                # float32 and wider: the rows of the matrix just computed (what the original returns);
+                # a narrower dtype recomputes them wider, as the SDPA path does
+                attn_out_rows = attn[:, :, :attn_rows] if _is_wide(q.dtype) else self._attention_rows(q, k, attn_rows)
             attn = self.attn_drop(attn)
             out = attn @ v  # (B, heads, N, head_dim)
         else:
             drop = self.attn_drop.p if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, scale=self.scale)
             if attn_rows is not None:
-                # Same expression as the explicit path, on the requested query rows only.
-                rows = (q[:, :, :attn_rows] @ k.transpose(-2, -1)) * self.scale  # (B, heads, rows, N)
-                attn_out_rows = rows.softmax(dim=-1)
+                attn_out_rows = self._attention_rows(q, k, attn_rows)
         out = out.transpose(1, 2).reshape(B, N, C)
         out = self.proj_drop(self.proj(out))
         return out, attn_out_rows
+
+    def _attention_rows(self, q: torch.Tensor, k: torch.Tensor, attn_rows: int) -> torch.Tensor:
+        """Softmax attention of the first ``attn_rows`` queries (B, heads, attn_rows, N), in float32 at least.
+
+        The explicit path's expression on the requested rows only. Candidate elimination sorts the search tokens
+        by these values, and in bfloat16 / float16 close scores round to ties or swap places (issue 14: bf16
+        boxes drifted to a mean IoU of 0.907 against fp32), so narrower q and k are cast to float32 first;
+        float32 (and float64) inputs are used as they are, which keeps those paths unchanged.
+        """
+        q_rows = q[:, :, :attn_rows]
+        if not _is_wide(q.dtype):
+            q_rows, k = q_rows.float(), k.float()
+        rows = (q_rows @ k.transpose(-2, -1)) * self.scale  # (B, heads, attn_rows, N)
+        return rows.softmax(dim=-1)
+
+
+def _is_wide(dtype: torch.dtype) -> bool:
+    """Whether ``dtype`` is float32 or wider (float64): precise enough to rank attention scores in."""
+    return torch.promote_types(dtype, torch.float32) == dtype

@@ -98,7 +98,7 @@ class OSTrack(nn.Module):
 def _pretrained_dir(pretrained_dir: str | os.PathLike | None) -> tuple[Path, str]:
     if pretrained_dir is not None:
         return Path(pretrained_dir), "the pretrained_dir argument"
-    from lib.train.admin.environment import env_settings  # read only when a file must be found
+    from lib.utils.environment import env_settings  # read only when a file must be found
 
     env = env_settings()
     return env.pretrained_dir, env.sources.get("pretrained_dir", "the default")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -30,17 +30,31 @@ Features = torch.Tensor | list[torch.Tensor]
 
 
 class _SiameseModel(nn.Module):
-    """Shared tracking and training paths; subclasses name the head attribute and compute the losses."""
+    """Shared tracking and training paths; subclasses name the head attribute and give the two loss inputs.
+
+    Subclasses set ``head_attr`` (the head's attribute, hence its state-dict prefix), ``required_keys`` (the
+    batch targets), :meth:`log_softmax` and :meth:`loc_loss`.
+
+    Args:
+        backbone: feature extractor (one map or a list of maps).
+        neck: adjust layer(s), or None.
+        head: the correlation head, stored under ``head_attr``.
+        cls_loss_weight: weight of the classification loss (TRAIN.CLS_WEIGHT).
+        loc_loss_weight: weight of the regression loss (TRAIN.LOC_WEIGHT).
+    """
 
     head_attr = "head"
     required_keys: tuple[str, ...] = ()
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module | None, head: nn.Module):
+    def __init__(self, backbone: nn.Module, neck: nn.Module | None, head: nn.Module,
+                 cls_loss_weight: float = 1.0, loc_loss_weight: float = 1.0):
         super().__init__()
         # attribute order fixes the state-dict order: backbone., neck., then the head
         self.backbone = backbone
         self.neck = neck
         setattr(self, self.head_attr, head)
+        self.cls_loss_weight = cls_loss_weight
+        self.loc_loss_weight = loc_loss_weight
         self.zf: Features | None = None
 
     @property
@@ -98,9 +112,35 @@ class _SiameseModel(nn.Module):
             raise ValueError(f"{type(self).__name__}.forward needs a batch with the keys template, search, "
                              f"{', '.join(self.required_keys)}; missing: {', '.join(missing)}")
 
+    @staticmethod
+    def log_softmax(cls: torch.Tensor) -> torch.Tensor:
+        """Raw cls logits -> log-probabilities with the (background, foreground) pair last."""
+        raise NotImplementedError
+
+    def loc_loss(self, loc: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The unweighted regression loss of the raw fused ``loc`` against the batch's targets."""
+        raise NotImplementedError
+
+    def forward(self, data: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Training step outputs: {"total_loss", "cls_loss", "loc_loss", "cls", "loc"} (the head's raw cls / loc).
+
+        Args:
+            data: ``template`` (B, 3, 127, 127), ``search`` (B, 3, 255, 255) and the targets of
+                ``required_keys`` (shapes in the subclass docstring).
+        """
+        self._check_batch(data)
+        cls, loc = self.forward_train(data["template"], data["search"])
+        cls_loss = select_cross_entropy_loss(self.log_softmax(cls), data["label_cls"])
+        loc_loss = self.loc_loss(loc, data)
+        total_loss = self.cls_loss_weight * cls_loss + self.loc_loss_weight * loc_loss
+        return {"total_loss": total_loss, "cls_loss": cls_loss, "loc_loss": loc_loss, "cls": cls, "loc": loc}
+
 
 class SiamRPN(_SiameseModel):
     """SiamRPN / SiamRPN++: anchor-based classification and box regression (attributes backbone, neck, rpn_head).
+
+    Training batches (:meth:`forward`) hold ``label_cls`` (B, A, S, S) int64, ``label_loc`` (B, 4, A, S, S) and
+    ``label_loc_weight`` (B, A, S, S).
 
     Args:
         backbone: feature extractor (one map or a list of maps).
@@ -113,11 +153,10 @@ class SiamRPN(_SiameseModel):
     head_attr = "rpn_head"
     required_keys = ("label_cls", "label_loc", "label_loc_weight")
 
+    # its own signature for the keyword ``rpn_head`` and PySOT's default LOC_WEIGHT 1.2
     def __init__(self, backbone: nn.Module, neck: nn.Module | None, rpn_head: nn.Module,
                  cls_loss_weight: float = 1.0, loc_loss_weight: float = 1.2):
-        super().__init__(backbone, neck, rpn_head)
-        self.cls_loss_weight = cls_loss_weight
-        self.loc_loss_weight = loc_loss_weight
+        super().__init__(backbone, neck, rpn_head, cls_loss_weight, loc_loss_weight)
 
     @staticmethod
     def log_softmax(cls: torch.Tensor) -> torch.Tensor:
@@ -129,23 +168,16 @@ class SiamRPN(_SiameseModel):
         cls = cls.view(b, 2, a2 // 2, h, w).permute(0, 2, 3, 4, 1).contiguous()
         return F.log_softmax(cls, dim=4)
 
-    def forward(self, data: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Training step outputs: {"total_loss", "cls_loss", "loc_loss", "cls", "loc"} (cls/loc raw).
-
-        Args:
-            data: ``template`` (B, 3, 127, 127), ``search`` (B, 3, 255, 255), ``label_cls`` (B, A, S, S) int64,
-                ``label_loc`` (B, 4, A, S, S), ``label_loc_weight`` (B, A, S, S).
-        """
-        self._check_batch(data)
-        cls, loc = self.forward_train(data["template"], data["search"])
-        cls_loss = select_cross_entropy_loss(self.log_softmax(cls), data["label_cls"])
-        loc_loss = weight_l1_loss(loc, data["label_loc"], data["label_loc_weight"])
-        total_loss = self.cls_loss_weight * cls_loss + self.loc_loss_weight * loc_loss
-        return {"total_loss": total_loss, "cls_loss": cls_loss, "loc_loss": loc_loss, "cls": cls, "loc": loc}
+    def loc_loss(self, loc: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Weighted L1 of the (B, 4A, S, S) offsets."""
+        return weight_l1_loss(loc, data["label_loc"], data["label_loc_weight"])
 
 
 class SiamBAN(_SiameseModel):
     """SiamBAN: anchor-free per-point classification and box-side distances (attributes backbone, neck, head).
+
+    Training batches (:meth:`forward`) hold ``label_cls`` (B, S, S) int64 and ``label_loc`` (B, 4, S, S); the
+    ``loc`` output is in search pixels.
 
     Args:
         backbone: feature extractor.
@@ -158,29 +190,14 @@ class SiamBAN(_SiameseModel):
     head_attr = "head"
     required_keys = ("label_cls", "label_loc")
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module | None, head: nn.Module,
-                 cls_loss_weight: float = 1.0, loc_loss_weight: float = 1.0):
-        super().__init__(backbone, neck, head)
-        self.cls_loss_weight = cls_loss_weight
-        self.loc_loss_weight = loc_loss_weight
-
     @staticmethod
     def log_softmax(cls: torch.Tensor) -> torch.Tensor:
         """(B, 2, S, S) logits -> (B, S, S, 2) log-probabilities (background, foreground)."""
         return F.log_softmax(cls.permute(0, 2, 3, 1).contiguous(), dim=3)
 
-    def forward(self, data: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Training step outputs: {"total_loss", "cls_loss", "loc_loss", "cls", "loc"} (cls raw, loc in pixels).
-
-        Args:
-            data: ``template``, ``search``, ``label_cls`` (B, S, S) int64, ``label_loc`` (B, 4, S, S).
-        """
-        self._check_batch(data)
-        cls, loc = self.forward_train(data["template"], data["search"])
-        cls_loss = select_cross_entropy_loss(self.log_softmax(cls), data["label_cls"])
-        loc_loss = select_iou_loss(loc, data["label_loc"], data["label_cls"])
-        total_loss = self.cls_loss_weight * cls_loss + self.loc_loss_weight * loc_loss
-        return {"total_loss": total_loss, "cls_loss": cls_loss, "loc_loss": loc_loss, "cls": cls, "loc": loc}
+    def loc_loss(self, loc: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """IoU loss of the (B, 4, S, S) distances at the positive points."""
+        return select_iou_loss(loc, data["label_loc"], data["label_cls"])
 
 
 def _build_part(registry: Registry, type_name: str, kwargs: Mapping[str, Any] | None, key: str,
@@ -195,12 +212,23 @@ def _build_part(registry: Registry, type_name: str, kwargs: Mapping[str, Any] | 
                           f"Its arguments are: {inspect.signature(constructor)}.") from err
 
 
-def _backbone_and_neck(cfg: Any, **neck_defaults: Any) -> tuple[nn.Module, nn.Module | None]:
+ModelT = TypeVar("ModelT", bound=_SiameseModel)
+
+
+def _build_model(model_class: type[ModelT], cfg: Any, heads: Registry, head_section: str,
+                 **neck_defaults: Any) -> ModelT:
+    """Backbone, optional neck and the head of config section ``head_section`` ("RPN" / "BAN"), in that order."""
     backbone = _build_part(BACKBONES, cfg.BACKBONE.TYPE, cfg.BACKBONE.KWARGS, "BACKBONE.KWARGS")
     neck = None
     if cfg.ADJUST.ADJUST:
         neck = _build_part(NECKS, cfg.ADJUST.TYPE, cfg.ADJUST.KWARGS, "ADJUST.KWARGS", **neck_defaults)
-    return backbone, neck
+    head_cfg = cfg[head_section]
+    head = _build_part(heads, head_cfg.TYPE, head_cfg.KWARGS, f"{head_section}.KWARGS")
+    model = model_class(backbone, neck, head, cls_loss_weight=float(cfg.TRAIN.CLS_WEIGHT),
+                        loc_loss_weight=float(cfg.TRAIN.LOC_WEIGHT))
+    logger.debug("built %s: backbone %s, neck %s, head %s", model_class.__name__, cfg.BACKBONE.TYPE,
+                 cfg.ADJUST.TYPE if neck is not None else None, head_cfg.TYPE)
+    return model
 
 
 def build_siamrpn(cfg: Any) -> SiamRPN:
@@ -208,13 +236,7 @@ def build_siamrpn(cfg: Any) -> SiamRPN:
     if cfg.get("MASK", {}).get("MASK", False):
         raise ConfigError("MASK.MASK is true, but the SiamMask branch is not supported: set MASK.MASK to false "
                           "(the SiamRPN++ configs all do).")
-    backbone, neck = _backbone_and_neck(cfg)
-    rpn_head = _build_part(RPN_HEADS, cfg.RPN.TYPE, cfg.RPN.KWARGS, "RPN.KWARGS")
-    model = SiamRPN(backbone, neck, rpn_head, cls_loss_weight=float(cfg.TRAIN.CLS_WEIGHT),
-                    loc_loss_weight=float(cfg.TRAIN.LOC_WEIGHT))
-    logger.debug("built SiamRPN: backbone %s, neck %s, head %s", cfg.BACKBONE.TYPE,
-                 cfg.ADJUST.TYPE if neck is not None else None, cfg.RPN.TYPE)
-    return model
+    return _build_model(SiamRPN, cfg, RPN_HEADS, "RPN")
 
 
 def build_siamban(cfg: Any) -> SiamBAN:
@@ -223,10 +245,4 @@ def build_siamban(cfg: Any) -> SiamBAN:
         raise ConfigError("BAN.BAN is false, so the config builds no head: set BAN.BAN to true for a SiamBAN "
                           "model (the SiamBAN experiment configs do).")
     # matches SiamBAN: its neck crops the template features at the fixed window [4:11] (quirk 3)
-    backbone, neck = _backbone_and_neck(cfg, crop_start=SIAMBAN_CROP_START)
-    head = _build_part(BAN_HEADS, cfg.BAN.TYPE, cfg.BAN.KWARGS, "BAN.KWARGS")
-    model = SiamBAN(backbone, neck, head, cls_loss_weight=float(cfg.TRAIN.CLS_WEIGHT),
-                    loc_loss_weight=float(cfg.TRAIN.LOC_WEIGHT))
-    logger.debug("built SiamBAN: backbone %s, neck %s, head %s", cfg.BACKBONE.TYPE,
-                 cfg.ADJUST.TYPE if neck is not None else None, cfg.BAN.TYPE)
-    return model
+    return _build_model(SiamBAN, cfg, BAN_HEADS, "BAN", crop_start=SIAMBAN_CROP_START)

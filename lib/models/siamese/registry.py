@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 from torch import nn
 
 from lib.utils.registry import Registry
@@ -9,24 +11,16 @@ from lib.models.siamese import alexnet, ban_head, mobilenet_v2, neck, resnet_atr
 
 __all__ = ["BACKBONES", "NECKS", "RPN_HEADS", "BAN_HEADS"]
 
-BACKBONES: Registry[nn.Module] = Registry("backbone", "BACKBONE.TYPE")
-BACKBONES.register("alexnetlegacy", alexnet.alexnetlegacy)
-BACKBONES.register("mobilenetv2", mobilenet_v2.mobilenetv2)
-BACKBONES.register("resnet18", resnet_atrous.resnet18)
-BACKBONES.register("resnet34", resnet_atrous.resnet34)
-BACKBONES.register("resnet50", resnet_atrous.resnet50)
-BACKBONES.register("alexnet", alexnet.alexnet)
 
-NECKS: Registry[nn.Module] = Registry("neck", "ADJUST.TYPE")
-NECKS.register("AdjustLayer", neck.AdjustLayer)
-NECKS.register("AdjustAllLayer", neck.AdjustAllLayer)
+def _table(kind: str, where: str, constructors: Sequence[Callable[..., nn.Module]]) -> Registry[nn.Module]:
+    # every constructor is named as PySOT's config names it (e.g. "resnet50", "MultiRPN"), so its
+    # __name__ is its key; the order of the list is the order the unknown-name message lists them in
+    return Registry(kind, where, {constructor.__name__: constructor for constructor in constructors})
 
-RPN_HEADS: Registry[nn.Module] = Registry("RPN head", "RPN.TYPE")
-RPN_HEADS.register("UPChannelRPN", rpn_head.UPChannelRPN)
-RPN_HEADS.register("DepthwiseRPN", rpn_head.DepthwiseRPN)
-RPN_HEADS.register("MultiRPN", rpn_head.MultiRPN)
 
-BAN_HEADS: Registry[nn.Module] = Registry("BAN head", "BAN.TYPE")
-BAN_HEADS.register("UPChannelBAN", ban_head.UPChannelBAN)
-BAN_HEADS.register("DepthwiseBAN", ban_head.DepthwiseBAN)
-BAN_HEADS.register("MultiBAN", ban_head.MultiBAN)
+BACKBONES = _table("backbone", "BACKBONE.TYPE", (
+    alexnet.alexnetlegacy, mobilenet_v2.mobilenetv2, resnet_atrous.resnet18, resnet_atrous.resnet34,
+    resnet_atrous.resnet50, alexnet.alexnet))
+NECKS = _table("neck", "ADJUST.TYPE", (neck.AdjustLayer, neck.AdjustAllLayer))
+RPN_HEADS = _table("RPN head", "RPN.TYPE", (rpn_head.UPChannelRPN, rpn_head.DepthwiseRPN, rpn_head.MultiRPN))
+BAN_HEADS = _table("BAN head", "BAN.TYPE", (ban_head.UPChannelBAN, ban_head.DepthwiseBAN, ban_head.MultiBAN))

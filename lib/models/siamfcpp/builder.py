@@ -75,7 +75,7 @@ TASK_MODELS.register("SiamTrack", SiamTrack)
 def _pretrained_dir(pretrained_dir: str | os.PathLike | None) -> Path | None:
     if pretrained_dir is not None:
         return Path(pretrained_dir)
-    from lib.train.admin.environment import env_settings  # read only when a file must be found
+    from lib.utils.environment import env_settings  # read only when a file must be found
 
     return env_settings().pretrained_dir
 

@@ -34,14 +34,6 @@ class _SiamLoss(nn.Module):
         self.ignore_label = ignore_label
 
 
-def _check_focal(name: str, alpha: float, gamma: float) -> None:
-    if not 0.0 <= alpha <= 1.0:
-        raise ConfigError(f"loss {name!r}: alpha {alpha} is outside [0, 1]; it weights positives by alpha and "
-                          f"negatives by 1 - alpha.")
-    if gamma < 0:
-        raise ConfigError(f"loss {name!r}: gamma {gamma} is negative; expected a focusing exponent >= 0.")
-
-
 def _classification_terms(pred: torch.Tensor, label: torch.Tensor, ignore_label: int
                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     mask = (label != ignore_label).to(pred.dtype)
@@ -51,7 +43,35 @@ def _classification_terms(pred: torch.Tensor, label: torch.Tensor, ignore_label:
     return mask, target, num_pos
 
 
-class FocalLoss(_SiamLoss):
+class _SigmoidFocal(_SiamLoss):
+    """The two sigmoid focal losses: checked alpha / gamma, masking and the batch positive normaliser.
+
+    Subclasses give the per-position loss (:meth:`position_loss`). Arguments as :class:`FocalLoss`.
+    """
+
+    def __init__(self, name: str, weight: float, alpha: float, gamma: float, background: int, ignore_label: int):
+        super().__init__(name, weight, background, ignore_label)
+        if not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"loss {name!r}: alpha {alpha} is outside [0, 1]; it weights positives by alpha and "
+                              f"negatives by 1 - alpha.")
+        if gamma < 0:
+            raise ConfigError(f"loss {name!r}: gamma {gamma} is negative; expected a focusing exponent >= 0.")
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+
+    def position_loss(self, pred: torch.Tensor, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-position loss from the logits, their sigmoid and the 0/1 target (all (B, HW, 1))."""
+        raise NotImplementedError
+
+    def forward(self, pred_data: Mapping[str, torch.Tensor], target_data: Mapping[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, dict]:
+        pred = pred_data["cls_pred"]  # (B, HW, 1) logits
+        mask, target, num_pos = _classification_terms(pred, target_data["cls_gt"], self.ignore_label)
+        loss = self.position_loss(pred, pred.sigmoid(), target)
+        return (loss * mask).sum() / num_pos * self.weight, {}
+
+
+class FocalLoss(_SigmoidFocal):
     """Sigmoid focal loss over the classification logits, normalised by the batch's positive count.
 
     Args:
@@ -65,24 +85,16 @@ class FocalLoss(_SiamLoss):
 
     def __init__(self, name: str = "focal_loss", weight: float = 1.0, alpha: float = 0.5, gamma: float = 0.0,
                  background: int = 0, ignore_label: int = -1):
-        super().__init__(name, weight, background, ignore_label)
-        _check_focal(name, alpha, gamma)
-        self.alpha = float(alpha)
-        self.gamma = float(gamma)
+        super().__init__(name, weight, alpha, gamma, background, ignore_label)
 
-    def forward(self, pred_data: Mapping[str, torch.Tensor], target_data: Mapping[str, torch.Tensor]
-                ) -> tuple[torch.Tensor, dict]:
-        pred = pred_data["cls_pred"]  # (B, HW, 1) logits
-        mask, target, num_pos = _classification_terms(pred, target_data["cls_gt"], self.ignore_label)
-        prob = pred.sigmoid()
+    def position_loss(self, pred: torch.Tensor, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ce = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
         p_t = prob * target + (1 - prob) * (1 - target)
         loss = ce * (1 - p_t) ** self.gamma
-        loss = loss * (self.alpha * target + (1 - self.alpha) * (1 - target))
-        return (loss * mask).sum() / num_pos * self.weight, {}
+        return loss * (self.alpha * target + (1 - self.alpha) * (1 - target))
 
 
-class SigmoidCrossEntropyRetina(_SiamLoss):
+class SigmoidCrossEntropyRetina(_SigmoidFocal):
     """The focal loss written with clamped logs (video_analyst's ``SigmoidCrossEntropyRetina``).
 
     Equal to :class:`FocalLoss` up to the clamping of log(p) and log(1 - p) at the smallest float32.
@@ -91,20 +103,12 @@ class SigmoidCrossEntropyRetina(_SiamLoss):
 
     def __init__(self, name: str = "focal_ce", weight: float = 1.0, alpha: float = 0.5, gamma: float = 0.0,
                  background: int = 0, ignore_label: int = -1):
-        super().__init__(name, weight, background, ignore_label)
-        _check_focal(name, alpha, gamma)
-        self.alpha = float(alpha)
-        self.gamma = float(gamma)
+        super().__init__(name, weight, alpha, gamma, background, ignore_label)
 
-    def forward(self, pred_data: Mapping[str, torch.Tensor], target_data: Mapping[str, torch.Tensor]
-                ) -> tuple[torch.Tensor, dict]:
-        pred = pred_data["cls_pred"]  # (B, HW, 1) logits
-        mask, target, num_pos = _classification_terms(pred, target_data["cls_gt"], self.ignore_label)
-        prob = pred.sigmoid()
+    def position_loss(self, pred: torch.Tensor, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pos = self.alpha * (1 - prob) ** self.gamma * target * torch.log(prob.clamp(min=TINY))
         neg = (1 - self.alpha) * prob ** self.gamma * (1 - target) * torch.log((1 - prob).clamp(min=TINY))
-        loss = -(pos + neg)
-        return (loss * mask).sum() / num_pos * self.weight, {}
+        return -(pos + neg)
 
 
 class SigmoidCrossEntropyCenterness(_SiamLoss):

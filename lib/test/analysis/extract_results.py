@@ -23,7 +23,7 @@ from lib.test.evaluation.provenance import check_folder
 from lib.test.evaluation.results import (ResultFileError, box_file, read_result_boxes, read_result_times,
                                          results_folder_name, time_file)
 from lib.test.evaluation.tracker import Tracker
-from lib.train.admin.environment import env_settings
+from lib.utils.environment import env_settings
 from lib.utils.errors import OSTrackError
 from lib.utils.progress import progress
 

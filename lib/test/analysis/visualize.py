@@ -9,6 +9,7 @@ import numpy as np
 
 from lib.test.evaluation.data import Sequence
 from lib.test.evaluation.video import draw_box, video_writer
+from lib.utils.image import CorruptImageError, read_image
 
 __all__ = ["GT_COLOR", "TRACK_COLORS", "render_sequence"]
 
@@ -42,8 +43,9 @@ def render_sequence(seq: Sequence, tracks: dict[str, np.ndarray], output: Path, 
         (label, TRACK_COLORS[i % len(TRACK_COLORS)]) for i, label in enumerate(tracks)]
     try:
         for n in range(0, len(seq.frames), stride):
-            frame = cv2.imread(seq.frames[n], cv2.IMREAD_COLOR)
-            if frame is None:
+            try:
+                frame = cv2.cvtColor(read_image(seq.frames[n]), cv2.COLOR_RGB2BGR)  # drawn and written as BGR
+            except (OSError, CorruptImageError):
                 continue
             if show_gt and n < len(seq.ground_truth_rect):
                 gt = seq.ground_truth_rect[n]

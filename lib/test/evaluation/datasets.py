@@ -1,12 +1,11 @@
 """The evaluation dataset registry: ``get_dataset('lasot')`` -> SequenceList (spec 7.5).
 
 Names are case-insensitive. Each entry names the path setting holding the dataset root (see
-lib.train.admin.environment); a missing root is one DatasetNotFoundError naming the setting and the layout.
+lib.utils.environment); a missing root is one DatasetNotFoundError naming the setting and the layout.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,19 +18,16 @@ from lib.test.evaluation.lasotdataset import LaSOTDataset, LaSOTExtensionSubsetD
 from lib.test.evaluation.listed_datasets import NFSDataset, OTBDataset, UAVDataset
 from lib.test.evaluation.trackingnetdataset import TrackingNetDataset
 from lib.test.evaluation.votdataset import VOTDataset
-from lib.train.admin.environment import EnvSettings, env_settings
-from lib.utils.errors import OSTrackError
+from lib.utils.environment import EnvSettings, env_settings
+from lib.utils.registry import Registry, UnknownNameError
 
 __all__ = ["UnknownDatasetError", "DatasetEntry", "DATASETS", "known_datasets", "load_dataset", "get_dataset"]
 
 logger = logging.getLogger(__name__)
 
 
-class UnknownDatasetError(OSTrackError, KeyError):
+class UnknownDatasetError(UnknownNameError):
     """An evaluation dataset name is not registered."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,9 @@ class DatasetEntry:
     description: str
 
 
-DATASETS: dict[str, DatasetEntry] = {
+_ALIASES = {"synthetic": "synthetic_val"}
+
+DATASETS: Registry[DatasetEntry] = Registry("evaluation dataset", "", {
     "otb": DatasetEntry("otb_path", lambda root, env: OTBDataset(root), "OTB-2015, 100 sequences"),
     "nfs": DatasetEntry("nfs_path", lambda root, env: NFSDataset(root), "NfS 30 fps, 100 sequences"),
     "uav": DatasetEntry("uav_path", lambda root, env: UAVDataset(root), "UAV123, 123 sequences"),
@@ -77,8 +75,7 @@ DATASETS: dict[str, DatasetEntry] = {
                                   "generated synthetic data, val split"),
     "synthetic_test": DatasetEntry("synthetic_dir", lambda root, env: SyntheticDataset(root, "test"),
                                    "generated synthetic data, test split"),
-}
-_ALIASES = {"synthetic": "synthetic_val"}
+}, error=UnknownDatasetError, normalize=lambda name: _ALIASES.get(name.strip().lower(), name.strip().lower()))
 
 
 def known_datasets() -> list[str]:
@@ -87,14 +84,8 @@ def known_datasets() -> list[str]:
 
 
 def _entry(name: str) -> tuple[str, DatasetEntry]:
-    key = name.strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in DATASETS:
-        close = difflib.get_close_matches(key, known_datasets(), n=1, cutoff=0.6)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnknownDatasetError(f"unknown evaluation dataset {name!r}.{hint} Known datasets: "
-                                  f"{', '.join(known_datasets())}.")
-    return key, DATASETS[key]
+    entry = DATASETS.get(name)
+    return DATASETS.normalize(name), entry
 
 
 def load_dataset(name: str, env: EnvSettings | None = None) -> BaseDataset:

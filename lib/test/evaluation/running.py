@@ -29,10 +29,10 @@ from lib.test.evaluation.data import Sequence
 from lib.test.evaluation.provenance import check_and_record, make_record
 from lib.test.evaluation.results import result_status, write_results
 from lib.test.evaluation.tracker import Tracker
-from lib.utils.device import check_device
+from lib.utils.device import resolve_device
 from lib.utils.errors import OSTrackError
 
-__all__ = ["SequenceOutcome", "RunSummary", "resolve_device", "worker_device", "run_sequence", "record_provenance",
+__all__ = ["SequenceOutcome", "RunSummary", "worker_device", "run_sequence", "record_provenance",
            "run_dataset"]
 
 logger = logging.getLogger(__name__)
@@ -80,17 +80,6 @@ class RunSummary:
             lines.append("No result files were written for the failed sequences; fix the cause and rerun the "
                          "same command (finished sequences are skipped).")
         return "\n".join(lines)
-
-
-def resolve_device(device: str | None) -> str:
-    """'auto' (or None) -> 'cuda' when available, else 'cpu'; other valid device strings are returned normalised.
-
-    Raises:
-        DeviceError: a malformed device string or a device this machine does not have (see check_device).
-    """
-    if device in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(check_device(device))
 
 
 def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
@@ -183,7 +172,7 @@ def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker]
         overwrite: delete each tracker's existing results (and provenance record) first, instead of refusing
             results of another configuration.
     """
-    device = resolve_device(device)
+    device = str(resolve_device(device))
     if not debug:
         for trk in trackers:
             record_provenance(trk, dataset, overwrite)

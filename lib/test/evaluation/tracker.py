@@ -10,41 +10,38 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from lib.test.evaluation.data import Sequence
 from lib.test.evaluation.results import result_base, results_folder_name, tracker_results_dir
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.environment import EnvSettings, env_settings
 from lib.utils.errors import OSTrackError
+from lib.utils.image import CorruptImageError, read_image
+from lib.utils.registry import Registry, UnknownNameError
 
 __all__ = ["TRACKERS", "UnknownTrackerError", "FrameReadError", "Tracker", "trackerlist", "track_sequence",
-           "read_image", "parameter_stem"]
+           "read_frame", "parameter_stem"]
 
 logger = logging.getLogger(__name__)
 
+class UnknownTrackerError(UnknownNameError):
+    """A tracker name is not registered."""
+
+
 #: tracker name -> ("module:TrackerClass", "module:parameters_function")
-TRACKERS = {
+TRACKERS: Registry[tuple[str, str]] = Registry("tracker", "", {
     "ostrack": ("lib.test.tracker.ostrack:OSTrackTracker", "lib.test.parameter.ostrack:parameters"),
     "first_box": ("lib.test.tracker.first_box:FirstBoxTracker", "lib.test.parameter.first_box:parameters"),
     # TRACK.TYPE of the config picks SiamRPNTracker or the long-term SiamRPNLTTracker
     "siamrpn": ("lib.test.tracker.siamrpn:build_tracker", "lib.test.parameter.siamrpn:parameters"),
     "siamban": ("lib.test.tracker.siamban:SiamBANTracker", "lib.test.parameter.siamban:parameters"),
     "siamfcpp": ("lib.test.tracker.siamfcpp:SiamFCppTracker", "lib.test.parameter.siamfcpp:parameters"),
-}
-
-
-class UnknownTrackerError(OSTrackError, KeyError):
-    """A tracker name is not registered."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+}, error=UnknownTrackerError)
 
 
 class FrameReadError(OSTrackError):
@@ -60,27 +57,6 @@ def parameter_stem(parameter_name: str) -> str:
     """The results folder name for a parameter name (a YAML path gives its file stem)."""
     path = Path(parameter_name)
     return path.stem if path.suffix in (".yaml", ".yml") else parameter_name
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB (the colour order trackers are trained with).
-
-    Raises:
-        FrameReadError: the file is missing, not an image, or a JPEG cut short (OpenCV would decode the part
-            that is there and fill the rest with grey).
-    """
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as err:
-        raise FrameReadError(f"could not read the frame {path} ({err.strerror or err}).") from None
-    # a complete JPEG ends with the EOI marker FF D9 (some writers append a trailer); in entropy-coded data an FF
-    # byte is always followed by 00 or a restart marker, so a cut-short file has no FF D9 near its end
-    if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:].tobytes():
-        raise FrameReadError(f"the frame {path} is a truncated JPEG (no end-of-image marker).")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise FrameReadError(f"could not read the frame {path} (empty or not an image).")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 class Tracker:
@@ -107,8 +83,8 @@ class Tracker:
                  display_name: str | None = None, result_only: bool = False, checkpoint: str | None = None,
                  env_overrides: dict | None = None, tracker_class: type | None = None,
                  params: TrackerParams | None = None, epoch: int | None = None, overrides: dict | None = None):
-        if tracker_class is None and name not in TRACKERS:
-            raise UnknownTrackerError(f"unknown tracker {name!r}; known trackers: {', '.join(sorted(TRACKERS))}.")
+        if tracker_class is None:
+            TRACKERS.get(name)  # an unknown name is one UnknownTrackerError listing the known trackers
         self.name = name
         self.parameter_name = parameter_name
         self.dataset_name = dataset_name
@@ -181,11 +157,20 @@ class Tracker:
         return f"Tracker({self.name!r}, {self.parameter_name!r}, run_id={self.run_id})"
 
 
-def _read_frame(seq: Sequence, frame_num: int) -> np.ndarray:
+def read_frame(seq: Sequence, frame_num: int) -> np.ndarray:
+    """Frame ``frame_num`` of ``seq`` as (H, W, 3) uint8 RGB, read by the framework's one image reader.
+
+    Raises:
+        FrameReadError: the frame is missing, unreadable or corrupt; the message names the sequence and the frame.
+    """
+    path = seq.frames[frame_num]
     try:
-        return read_image(seq.frames[frame_num])
-    except FrameReadError as err:
-        raise FrameReadError(f"sequence {seq.name}, frame {frame_num} of {len(seq.frames)}: {err}") from None
+        return read_image(path)
+    except OSError as err:
+        problem = f"could not read the frame {path} ({err.strerror or err})"
+    except CorruptImageError as err:
+        problem = str(err)
+    raise FrameReadError(f"sequence {seq.name}, frame {frame_num} of {len(seq.frames)}: {problem}.")
 
 
 def track_sequence(tracker, seq: Sequence) -> dict:
@@ -197,7 +182,7 @@ def track_sequence(tracker, seq: Sequence) -> dict:
     """
     if not seq.frames:
         raise FrameReadError(f"sequence {seq.name} has no frames.")
-    image = _read_frame(seq, 0)
+    image = read_frame(seq, 0)
     init_info = seq.init_info()
     box = np.asarray(init_info["init_bbox"], dtype=np.float64)
     if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
@@ -210,7 +195,7 @@ def track_sequence(tracker, seq: Sequence) -> dict:
     boxes = [[float(v) for v in first] if first is not None else list(init_info["init_bbox"])]
     times = [time.perf_counter() - start]
     for frame_num in range(1, len(seq.frames)):
-        image = _read_frame(seq, frame_num)
+        image = read_frame(seq, frame_num)
         info = seq.frame_info(frame_num)
         start = time.perf_counter()
         out = tracker.track(image, info)

@@ -22,14 +22,14 @@ from itertools import product
 from pathlib import Path
 from typing import Sequence as SequenceType
 
-import cv2
 import torch
 from tqdm import tqdm
 
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.running import (RunSummary, SequenceOutcome, record_provenance, resolve_device,
+from lib.test.evaluation.running import (RunSummary, SequenceOutcome, record_provenance,
                                          worker_device)
-from lib.test.evaluation.tracker import Tracker, read_image
+from lib.test.evaluation.tracker import FrameReadError, Tracker, read_frame
+from lib.utils.device import resolve_device
 from lib.test.evaluation.vot_protocol import (SequenceAR, VOTResultError, accuracy_robustness, read_trajectory,
                                               run_supervised, sequence_regions, summarize, trajectory_file,
                                               write_trajectory)
@@ -56,10 +56,6 @@ def benchmark_of(seq: Sequence) -> str:
     return getattr(seq, "vot_benchmark", None) or seq.dataset
 
 
-def _read_frame(seq: Sequence, index: int):
-    return read_image(seq.frames[index])
-
-
 def run_vot_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = "cpu") -> SequenceOutcome:
     """Run the reset protocol of one sequence and write its trajectory (skipped when a complete one exists)."""
     path = trajectory_file(tracker.results_dir, benchmark_of(seq), seq.name)
@@ -74,7 +70,7 @@ def run_vot_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: st
     try:
         params = tracker.get_parameters()
         params.debug = debug
-        run = run_supervised(tracker.create_tracker(params, device=device), seq, _read_frame)
+        run = run_supervised(tracker.create_tracker(params, device=device), seq, read_frame)
     except Exception as err:  # noqa: BLE001 - reported in the summary; the other sequences go on
         if debug:
             raise
@@ -109,7 +105,7 @@ def run_vot_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Trac
                     overwrite: bool = False) -> RunSummary:
     """Run every tracker on every sequence with the reset protocol (arguments as lib.test.evaluation.running's
     ``run_dataset``; ``overwrite`` also deletes the trackers' earlier reset-protocol results)."""
-    device = resolve_device(device)
+    device = str(resolve_device(device))
     if not debug:
         for trk in trackers:
             if overwrite:
@@ -145,8 +141,11 @@ def run_vot_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Trac
 def _image_size(seq: Sequence) -> tuple[int, int] | None:
     if seq.resolution is not None:
         return tuple(seq.resolution)
-    image = cv2.imread(seq.frames[0], cv2.IMREAD_UNCHANGED)
-    return None if image is None else (int(image.shape[1]), int(image.shape[0]))
+    try:
+        image = read_frame(seq, 0)
+    except FrameReadError:
+        return None
+    return int(image.shape[1]), int(image.shape[0])
 
 
 def vot_scores(dataset: SequenceType[Sequence], tracker: Tracker) -> tuple[dict, list[SequenceAR]]:

@@ -6,7 +6,7 @@ import os
 from typing import Mapping
 
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings
+from lib.utils.environment import EnvSettings
 from lib.utils.errors import ConfigError
 
 __all__ = ["parameters"]

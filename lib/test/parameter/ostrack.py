@@ -13,7 +13,7 @@ from typing import Mapping
 
 from lib.config.ostrack.config import config_path, load_config
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.environment import EnvSettings, env_settings
 from lib.utils.errors import CheckpointError
 
 __all__ = ["parameters", "checkpoint_path", "resolve_checkpoint"]

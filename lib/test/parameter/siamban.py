@@ -11,7 +11,7 @@ from typing import Mapping
 
 from lib.test.parameter.siamrpn import siamese_parameters
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings
+from lib.utils.environment import EnvSettings
 
 __all__ = ["parameters"]
 

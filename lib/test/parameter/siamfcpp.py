@@ -26,7 +26,7 @@ from lib.config.siamfcpp.config import config_path, load_config
 from lib.test.parameter.ostrack import resolve_checkpoint
 from lib.test.tracker.siamfcpp import TRACKER_DEFAULTS
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.environment import EnvSettings, env_settings
 from lib.utils.errors import CheckpointError, ConfigError
 
 __all__ = ["parameters", "default_checkpoint", "SCRIPT", "CHECKPOINT_PREFIX"]

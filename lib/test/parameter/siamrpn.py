@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lib.test.utils.params import TrackerParams
-from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.environment import EnvSettings, env_settings
 
 __all__ = ["parameters", "siamese_parameters", "experiment_name"]
 

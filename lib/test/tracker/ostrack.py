@@ -1,7 +1,7 @@
 """The OSTrack tracker: per-frame crop -> network -> windowed peak decode -> box in the image (spec 7.2).
 
 Per frame it does each piece of work once on the smallest image that serves: one crop-and-resize of the search
-region (the ``sample_target`` crop of lib.train.data.processing_utils, shared with training), one normalisation of
+region (the ``sample_target`` crop of lib.utils.crop, shared with training), one normalisation of
 the crop, one forward pass, and the head's decode of size and offset at the windowed peak.
 """
 
@@ -23,7 +23,7 @@ from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.tracker.hann import hann2d
 from lib.test.tracker.preprocessing import Preprocessor
 from lib.test.utils.params import TrackerParams
-from lib.train.data.processing_utils import crop_resize, crop_window, transform_image_to_crop
+from lib.utils.crop import crop_resize, crop_window, transform_image_to_crop
 from lib.utils.box_ops import clip_box
 from lib.utils.ce_utils import generate_mask_cond
 from lib.utils.checkpoint_io import checkpoint_origin, extract_net_state_dict, load_checkpoint, state_dict_mismatch

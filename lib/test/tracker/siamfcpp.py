@@ -25,7 +25,7 @@ from lib.test.tracker.backends import FamilyCalls, create_backend
 from lib.test.tracker.basetracker import BaseTracker
 from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.utils.params import TrackerParams
-from lib.train.data.siamfcpp.transformer import cxywh2xywh, get_subwindow_tracking, xywh2cxywh, xyxy2cxywh
+from lib.utils.subwindow import cxywh2xywh, get_subwindow_tracking, xywh2cxywh, xyxy2cxywh
 from lib.utils.errors import CheckpointError, ConfigError
 
 __all__ = ["SiamFCppTracker", "TRACKER_DEFAULTS", "get_crop", "tracker_score_size", "make_window",

@@ -28,6 +28,7 @@ from lib.test.tracker.basetracker import BaseTracker
 from lib.test.tracker.deploy_metadata import scrub_config
 from lib.test.tracker.siamese_crop import CropArgs, channel_average, get_subwindow
 from lib.test.utils.params import TrackerParams
+from lib.utils.registry import Registry
 from lib.utils.errors import CheckpointError, ConfigError
 
 __all__ = ["PySOTTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SIAMRPN_TRACKERS", "build_tracker", "Candidate",
@@ -459,17 +460,12 @@ class SiamRPNLTTracker(SiamRPNTracker):
 
 
 #: TRACK.TYPE -> tracker class of the SiamRPN++ family (SiamMaskTracker is out of scope)
-SIAMRPN_TRACKERS: dict[str, type[SiamRPNTracker]] = {
-    "SiamRPNTracker": SiamRPNTracker,
-    "SiamRPNLTTracker": SiamRPNLTTracker,
-}
+SIAMRPN_TRACKERS: Registry[type[SiamRPNTracker]] = Registry(
+    "SiamRPN++ tracker type", "TRACK.TYPE", {"SiamRPNTracker": SiamRPNTracker, "SiamRPNLTTracker": SiamRPNLTTracker},
+    plural="SiamRPN++ tracker types (SiamMaskTracker is not supported)")
 
 
 def build_tracker(params: TrackerParams, device: str | torch.device = "cpu",
                   network: nn.Module | None = None) -> SiamRPNTracker:
     """The tracker class the config's TRACK.TYPE names (PySOT's ``build_tracker``), built from ``params``."""
-    name = cfg_value(params.cfg, "TRACK.TYPE")
-    if name not in SIAMRPN_TRACKERS:
-        raise ConfigError(f"TRACK.TYPE {name!r} is not a SiamRPN++ tracker; known types: "
-                          f"{', '.join(SIAMRPN_TRACKERS)} (SiamMaskTracker is not supported).")
-    return SIAMRPN_TRACKERS[name](params, device=device, network=network)
+    return SIAMRPN_TRACKERS.build(cfg_value(params.cfg, "TRACK.TYPE"), params, device=device, network=network)

@@ -20,7 +20,7 @@ from typing import Callable
 
 from lib.test.evaluation.datasets import load_dataset
 from lib.test.evaluation.results import dataset_results_dir, tracker_results_dir
-from lib.train.admin.environment import EnvSettings, env_settings
+from lib.utils.environment import EnvSettings, env_settings
 from lib.utils.cli import int_flag
 from lib.utils.errors import OSTrackError, PathSettingsError
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from lib.test.evaluation.tracker import Tracker, read_image
+from lib.test.evaluation.tracker import Tracker
+from lib.utils.image import read_image
 from lib.test.evaluation.vot_region import Mask, Polygon, pysot_init_box, region_to_box_minmax
 from lib.utils.errors import OSTrackError
 
@@ -134,7 +135,7 @@ def serve(name: str, parameter: str, checkpoint: str | None = None, device: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lib.test.evaluation.running import resolve_device
+    from lib.utils.device import resolve_device
     from lib.test.evaluation.tuning import merge_overrides, read_override_file
     from lib.utils.opts import parse_opts
 
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         import torch
         torch.set_num_threads(args.threads)
-    serve(args.tracker_name, args.tracker_param, args.checkpoint, resolve_device(args.device), overrides,
+    serve(args.tracker_name, args.tracker_param, args.checkpoint, str(resolve_device(args.device)), overrides,
           {"save_dir": args.save_dir})
     return 0
 

@@ -27,7 +27,7 @@ import yaml
 
 from lib.test.evaluation.data import Sequence
 from lib.test.evaluation.results import parameter_stem
-from lib.train.admin.environment import PROJECT_ROOT
+from lib.utils.environment import PROJECT_ROOT
 from lib.utils.errors import OSTrackError
 
 __all__ = ["VOTToolkitError", "toolkit_import_error", "toolkit_available", "tracker_identifier", "tracker_command",

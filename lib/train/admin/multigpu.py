@@ -17,10 +17,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lib.utils.device import check_device
 
 __all__ = [
-    "DistInfo", "dist_info_from_env", "resolve_device", "init_distributed", "cleanup_distributed",
+    "DistInfo", "dist_info_from_env", "init_distributed", "cleanup_distributed",
     "is_dist", "get_rank", "get_world_size", "is_main_process", "is_multi_gpu", "unwrap_model",
     "all_reduce_sum", "any_rank", "barrier", "torchrun_arguments", "launch_torchrun",
 ]
@@ -51,18 +50,6 @@ def dist_info_from_env(local_rank_arg: int | None = None) -> DistInfo:
     if local_rank_arg is not None and local_rank_arg >= 0:
         return DistInfo(rank=local_rank_arg, local_rank=local_rank_arg, world_size=int(env.get("WORLD_SIZE", "1")))
     return DistInfo()
-
-
-def resolve_device(spec: str | None, local_rank: int = -1) -> torch.device:
-    """``auto``/None -> CUDA when available, else CPU. In a distributed CUDA run each process takes its local rank.
-
-    Raises:
-        DeviceError: a malformed device string or a device this machine does not have (see check_device).
-    """
-    device = check_device(spec)
-    if device.type == "cuda" and local_rank >= 0 and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
 
 
 def init_distributed(info: DistInfo, device: torch.device, timeout_s: float = 1800.0) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lib.train.admin.environment import EnvSettings
+from lib.utils.environment import EnvSettings
 
 __all__ = ["Settings"]
 

@@ -58,7 +58,7 @@ def build_dataloaders(cfg, env, use_lmdb: bool = False, distributed: bool = Fals
 
     Args:
         cfg: the experiment config.
-        env: path settings (:func:`lib.train.admin.environment.env_settings`).
+        env: path settings (:func:`lib.utils.environment.env_settings`).
         use_lmdb: read the datasets' LMDB layouts.
         distributed: split each epoch's samples across ranks with a DistributedSampler (needs an initialised
             process group).

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from lib.train.data.processing_utils import crop_resize, crop_window, jitter_box, transform_image_to_crop
+from lib.utils.crop import crop_resize, crop_window, jitter_box, transform_image_to_crop
 from lib.train.data.skips import SampleSkip
 from lib.train.data.transforms import (hflip_box, hflip_box_norm, hflip_image, image_to_normalized_tensor,
                                        normalize_lut, roll_crop, roll_joint, to_grayscale)

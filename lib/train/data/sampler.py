@@ -25,9 +25,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch.utils.data
 
-from lib.train.data.image_loader import CorruptImageError
+from lib.utils.image import CorruptImageError
 from lib.train.data.loader import new_batch_tensor
-from lib.train.data.processing_utils import box_is_valid
+from lib.utils.crop import box_is_valid
 from lib.train.data.skips import SampleSkip, SkipCounter, summarize_skips
 from lib.train.dataset.base_video_dataset import AnnotationError
 from lib.utils.errors import ConfigError, OSTrackError

@@ -1,12 +1,11 @@
 """Training dataset registry: the names of ``DATA.TRAIN/VAL.DATASETS_NAME`` mapped to constructors (spec 5.1).
 
 Each constructor takes ``(env, use_lmdb, image_loader)``; roots come from the path settings
-(:func:`lib.train.admin.environment.env_settings`), so a missing folder is one clear error naming the setting.
+(:func:`lib.utils.environment.env_settings`), so a missing folder is one clear error naming the setting.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 from typing import Callable
 
@@ -19,6 +18,7 @@ from lib.train.dataset.lasot import Lasot
 from lib.train.dataset.storage import ImageDecoder
 from lib.train.dataset.trackingnet import TrackingNet
 from lib.utils.errors import ConfigError
+from lib.utils.registry import Registry
 
 __all__ = ["DATASET_REGISTRY", "build_dataset", "names2datasets"]
 
@@ -81,7 +81,7 @@ def _custom(env, use_lmdb, image_loader):
                          name="CUSTOM")
 
 
-DATASET_REGISTRY: dict[str, Constructor] = {
+DATASET_REGISTRY: Registry[Constructor] = Registry("training dataset", "", {
     "LASOT": _lasot,
     "GOT10K_vottrain": _got10k("vottrain", "GOT10K_vottrain"),
     "GOT10K_votval": _got10k("votval", "GOT10K_votval"),
@@ -93,16 +93,12 @@ DATASET_REGISTRY: dict[str, Constructor] = {
     "SYNTHETIC_train": _synthetic("train", "SYNTHETIC_train"),
     "SYNTHETIC_val": _synthetic("val", "SYNTHETIC_val"),
     "CUSTOM": _custom,
-}
+})
 
 
 def build_dataset(name: str, env, use_lmdb: bool = False, image_loader: ImageDecoder | None = None) -> BaseVideoDataset:
     """Construct the training dataset registered under ``name``."""
-    if name not in DATASET_REGISTRY:
-        close = difflib.get_close_matches(name, list(DATASET_REGISTRY), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown training dataset {name!r}.{hint} Known: {', '.join(DATASET_REGISTRY)}.")
-    return DATASET_REGISTRY[name](env, use_lmdb, image_loader)
+    return DATASET_REGISTRY.build(name, env, use_lmdb, image_loader)
 
 
 def names2datasets(names: list[str], env, use_lmdb: bool = False,

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from lib.train.data.image_loader import decode_image
+from lib.utils.image import decode_image
 from lib.utils import lmdb_utils
 
 __all__ = ["Storage", "FolderStorage", "LmdbStorage", "make_storage", "ImageDecoder"]

@@ -61,8 +61,9 @@ class IterationLRHook(HookBase):
         self.scheduler = scheduler
 
     def before_step(self) -> None:
-        if self.trainer.loader_training:
-            self.scheduler.step(self.trainer.epoch - 1, self.trainer.iter_in_epoch - 1)
+        storage = self.trainer.storage
+        if storage.training:
+            self.scheduler.step(self.trainer.epoch - 1, storage.iter_in_epoch - 1)
 
 
 class FreezerHook(HookBase):

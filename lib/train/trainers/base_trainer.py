@@ -2,7 +2,8 @@
 
 ``train(max_epochs)`` runs, for each epoch after the last finished one: reseed from (seed, epoch, rank),
 ``set_epoch`` on the loaders' samplers, hooks' ``before_epoch``, ``train_epoch()``, hooks' ``after_epoch``
-(validation, statistics, LR step, checkpoint). A crash is logged with its epoch and re-raised, so the process
+(validation, statistics, LR step, checkpoint). The run's statistics live in :attr:`BaseTrainer.storage`
+(a :class:`TrainingStorage`), which hooks read. A crash is logged with its epoch and re-raised, so the process
 exits non-zero (the original's fail_safe printed the traceback and exited 0; spec 8.5 item 30).
 """
 
@@ -16,6 +17,7 @@ import torch
 from lib.train.admin.settings import Settings
 from lib.train.actors.base_actor import BaseActor
 from lib.train.trainers.hooks import HookBase
+from lib.train.trainers.storage import TrainingStorage
 from lib.train.trainers.rng import epoch_seed, seed_everything
 from lib.utils.cli import user_error_message
 from lib.utils.errors import OSTrackError
@@ -53,6 +55,7 @@ class BaseTrainer:
         self.max_epochs = 0
         self.iteration = 0  # training iterations done, over all epochs
         self.last_checkpoint: str | None = None
+        self.storage = TrainingStorage([loader.name for loader in self.loaders])
         self.hooks: list[HookBase] = []
         self.actor.to(self.device)
 
@@ -100,6 +103,10 @@ class BaseTrainer:
         self._call_hooks("before_epoch")
 
     def train_epoch(self) -> None:
+        raise NotImplementedError
+
+    def cycle_dataset(self, loader: Any) -> None:
+        """One pass over ``loader``: training steps when ``loader.training``, else evaluation without gradients."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:

@@ -135,7 +135,7 @@ class EvalHook(HookBase):
         if not self.trainer.settings.is_main:
             return
         from lib.test.evaluation.customdataset import load_test_sequences
-        from lib.train.admin.environment import env_settings
+        from lib.utils.environment import env_settings
 
         env = self.env or env_settings()
         # loaded now, so a missing dataset stops the run before the first epoch, not after it

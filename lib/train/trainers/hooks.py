@@ -16,7 +16,7 @@ from lib.train.admin.multigpu import barrier
 from lib.train.trainers.checkpoint import Checkpointer, is_cadence_epoch
 
 if TYPE_CHECKING:
-    from lib.train.trainers.ltr_trainer import LTRTrainer
+    from lib.train.trainers.base_trainer import BaseTrainer
 
 __all__ = ["HookBase", "ValidationHook", "EpochStatsHook", "StepMonitorHook", "LRSchedulerHook", "CheckpointHook",
            "WandbHook"]
@@ -25,9 +25,12 @@ logger = logging.getLogger(__name__)
 
 
 class HookBase:
-    """No-op base; ``trainer`` is set when the hook is registered."""
+    """No-op base; ``trainer`` is set when the hook is registered.
 
-    trainer: "LTRTrainer"
+    A hook knows only :class:`BaseTrainer` (its loop state, optimizer, scheduler, settings) and reads the run's
+    statistics from ``trainer.storage``."""
+
+    trainer: "BaseTrainer"
 
     def before_train(self) -> None: ...
 
@@ -68,11 +71,14 @@ class EpochStatsHook(HookBase):
             self.writer = TensorboardWriter(self.tensorboard_dir, self.loader_names)
 
     def after_epoch(self) -> None:
-        self.trainer.stats_new_epoch()
+        t = self.trainer
+        lrs = t.lr_scheduler.get_last_lr() if t.lr_scheduler is not None else None
+        t.storage.close_epoch(t.epoch, {l.name: lrs for l in t.loaders if l.training and lrs is not None},
+                              t.settings.is_main)
         if self.writer is not None:
-            if self.trainer.epoch == 1:
-                self.writer.write_info(self.trainer.settings.script_name, self.trainer.settings.description)
-            self.writer.write_epoch(self.trainer.stats, self.trainer.epoch)
+            if t.epoch == 1:
+                self.writer.write_info(t.settings.script_name, t.settings.description)
+            self.writer.write_epoch(t.storage.meters, t.epoch)
 
     def after_train(self) -> None:
         if self.writer is not None:
@@ -95,19 +101,18 @@ class StepMonitorHook(HookBase):
         """(LR of each parameter group, the step's statistics, the step's phase times in seconds)."""
         t = self.trainer
         lrs = [float(g["lr"]) for g in t.optimizer.param_groups] if t.optimizer is not None else []
-        timer = t.timer
-        times = {short: timer.last[phase] for short, phase in self._TIMES.items()} if timer is not None else {}
-        return lrs, dict(t.step_stats), times
+        step_times = t.storage.step_times
+        times = {short: step_times[phase] for short, phase in self._TIMES.items() if phase in step_times}
+        return lrs, dict(t.storage.step_stats), times
 
     def after_step(self) -> None:
         t = self.trainer
-        if not (t.loader_training and t.settings.is_main):
+        if not (t.storage.training and t.settings.is_main):
             return
         from lib.train.trainers.monitor import format_step_line, peak_memory_mib
 
         lrs, stats, times = self.step_report()
-        if t.pbar:
-            t.pbar.set_postfix_str(format_step_line(t.epoch, lrs, stats, times, peak_memory_mib(t.device)))
+        t.storage.step_line = format_step_line(t.epoch, lrs, stats, times, peak_memory_mib(t.device))
         writer = self.stats_hook.writer if self.stats_hook is not None else None
         interval = max(int(t.settings.print_interval), 1)
         if writer is not None and t.iteration % interval == 0:
@@ -207,9 +212,10 @@ class WandbHook(HookBase):
 
     def after_step(self) -> None:
         t = self.trainer
-        if self.writer is not None and t.loader_training and t.iter_in_epoch % t.settings.print_interval == 0:
+        storage = t.storage
+        if self.writer is not None and storage.training and storage.iter_in_epoch % t.settings.print_interval == 0:
             samples = t.iteration * t.settings.batchsize * t.settings.world_size
-            self.writer.write_log(t.stats, t.epoch, step=samples)
+            self.writer.write_log(storage.meters, t.epoch, step=samples)
 
     def after_train(self) -> None:
         if self.writer is not None:

@@ -1,8 +1,9 @@
-"""LTRTrainer: the training step, AMP, clipping, non-finite-step handling, statistics and checkpoint state.
+"""LTRTrainer: the training step, AMP, clipping, non-finite-step handling and checkpoint state.
 
 The step (``cycle_dataset`` + ``optimize``) reads top to bottom: batch to device, forward under autocast,
-backward, unscale, clip, step. Statistics are sample-weighted averages per epoch; they are summed over all
-ranks before they are printed (rank 0 only, every PRINT_INTERVAL iterations) and before each epoch closes.
+backward, unscale, clip, step. What a step produces goes to the shared :class:`TrainingStorage`
+(``self.storage``): sample-weighted averages per epoch, summed over all ranks before they are printed (rank 0
+only, every PRINT_INTERVAL iterations) and before each epoch closes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from typing import Any, Sequence
 import torch
 from torch.nn.utils import clip_grad_norm_, get_total_norm
 
-from lib.train.admin.multigpu import all_reduce_sum, any_rank, unwrap_model
+from lib.train.admin.multigpu import any_rank, unwrap_model
 from lib.train.admin.settings import Settings
-from lib.train.data.skips import SKIP_REASONS, count_skips, summarize_skips
-from lib.train.admin.stats import AverageMeter, StatValue, stats_from_state, stats_to_state
 from lib.train.actors.base_actor import BaseActor
 from lib.train.trainers.base_trainer import BaseTrainer, NonFiniteLossError
 from lib.train.trainers.checkpoint import Checkpointer, warn_config_changes
@@ -65,7 +64,6 @@ class LTRTrainer(BaseTrainer):
                  hooks: Sequence[HookBase] | None = None, extra_hooks: Sequence[HookBase] = ()):
         super().__init__(actor, loaders, optimizer, settings, lr_scheduler)
         self.cfg = cfg or {}
-        self.stats: dict[str, dict[str, AverageMeter | StatValue] | None] = {l.name: None for l in self.loaders}
         self.amp_dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}[settings.amp_dtype]
         if settings.amp and self.device.type == "cpu" and not _cpu_has_native(self.amp_dtype):
             name = "bfloat16" if self.amp_dtype == torch.bfloat16 else "float16"
@@ -74,17 +72,6 @@ class LTRTrainer(BaseTrainer):
                            "/".join(_NATIVE_CPU_FLAGS[self.amp_dtype]))
         # float16 needs loss scaling (as the original's GradScaler); bfloat16 has float32's range and does not.
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=settings.amp and self.amp_dtype == torch.float16)
-        self.consecutive_nonfinite = 0
-        self.nonfinite_steps = 0
-        self.epoch_nonfinite = 0
-        self.epoch_skips: torch.Tensor | None = None
-        self.epoch_samples = 0
-        self.loader_training = True
-        self.iter_in_epoch = 0
-        # The current step, for per-step hooks (StepMonitorHook): its statistics, timer and progress bar.
-        self.step_stats: dict[str, float] = {}
-        self.timer: IterationTimer | None = None
-        self.pbar: Any = None
         self.register_hooks([*(self.build_hooks() if hooks is None else hooks), *extra_hooks])
 
     def build_hooks(self) -> list[HookBase]:
@@ -117,14 +104,14 @@ class LTRTrainer(BaseTrainer):
     def cycle_dataset(self, loader: Any) -> None:
         """One pass over ``loader``: train steps when ``loader.training``, else evaluation without gradients."""
         self.actor.train(loader.training)
-        self.loader_training = loader.training
-        timer = self.timer = IterationTimer(self.device)
+        storage = self.storage
+        storage.begin_loader(loader.training)
+        timer = IterationTimer(self.device)
         show = self.settings.progress_bar if self.settings.progress_bar is not None else sys.stderr.isatty()
         bar = progress_bar(len(loader), f"{loader.name} {self.epoch}", enabled=show and self.settings.is_main)
         with torch.set_grad_enabled(loader.training), bar as pbar:
-            self.pbar = pbar
             for i, data in enumerate(loader, 1):
-                self.iter_in_epoch = i
+                storage.iter_in_epoch = i
                 timer.mark("data")
                 self._call_hooks("before_step")
                 data = move_to_device(data, self.device)
@@ -140,15 +127,15 @@ class LTRTrainer(BaseTrainer):
                 else:
                     finite = bool(torch.isfinite(loss.detach()))
                 batch_size = self._batch_size(data, loader)
-                self.step_stats = stats
-                if finite:
-                    self._update_stats(stats, batch_size, loader)
-                self._count_skips(data, batch_size, getattr(loader, "stack_dim", 1))
+                storage.put_step(loader.name, stats, batch_size, finite, timer.last)
+                storage.put_samples(data, batch_size, getattr(loader, "stack_dim", 1))
                 timer.end_iteration(batch_size)
                 self._print_stats(i, loader, batch_size, timer)
                 if pbar:
                     pbar.update(1)
                 self._call_hooks("after_step")
+                if pbar and storage.step_line:
+                    pbar.set_postfix_str(storage.step_line)  # refreshes the bar, so its last state shows
         if self.settings.is_main and timer.num_frames:
             bs = batch_size
             logger.info("Epoch Time: %s", datetime.timedelta(seconds=timer.elapsed))
@@ -180,22 +167,20 @@ class LTRTrainer(BaseTrainer):
         self.scaler.step(self.optimizer)
         self.scaler.update()
         timer.mark("optimizer")
-        self.consecutive_nonfinite = 0
+        self.storage.put_finite()
         return True
 
     def _skip_nonfinite(self, what: str, timer: IterationTimer) -> bool:
         self.optimizer.zero_grad(set_to_none=True)
         timer.mark("optimizer")
-        self.consecutive_nonfinite += 1
-        self.nonfinite_steps += 1
-        self.epoch_nonfinite += 1
-        where = f"epoch {self.epoch}, iteration {self.iter_in_epoch} (training iteration {self.iteration + 1})"
-        logger.warning("%s at %s: step skipped, weights unchanged (%d in a row)", what, where,
-                       self.consecutive_nonfinite)
-        if self.consecutive_nonfinite >= self.settings.max_nonfinite_steps:
+        in_a_row = self.storage.put_nonfinite()
+        where = (f"epoch {self.epoch}, iteration {self.storage.iter_in_epoch} (training iteration "
+                 f"{self.iteration + 1})")
+        logger.warning("%s at %s: step skipped, weights unchanged (%d in a row)", what, where, in_a_row)
+        if in_a_row >= self.settings.max_nonfinite_steps:
             checkpoint = self.last_checkpoint or "none (no checkpoint was saved yet)"
             raise NonFiniteLossError(
-                f"training stopped: the loss or gradient was not finite in {self.consecutive_nonfinite} consecutive "
+                f"training stopped: the loss or gradient was not finite in {in_a_row} consecutive "
                 f"training steps, the last at {where}; those steps were skipped. The last good checkpoint is "
                 f"{checkpoint}; running the same command again resumes from it. Look for NaN/inf in the data, or "
                 f"lower TRAIN.LR; with TRAIN.AMP try AMP_DTYPE bfloat16. TRAIN.MAX_NONFINITE_STEPS "
@@ -209,31 +194,11 @@ class LTRTrainer(BaseTrainer):
             return int(data["template_images"].shape[stack_dim])
         return int(next(v for v in data.values() if isinstance(v, torch.Tensor)).shape[stack_dim])
 
-    def _count_skips(self, data: Mapping, batch_size: int, stack_dim: int = 1) -> None:
-        # Bad-data skip counts per reason travel inside the batches (lib.train.data.skips); summed over the epoch.
-        self.epoch_samples += batch_size
-        if data.get("skipped") is not None:
-            counts = count_skips(data, stack_dim).detach().cpu().double()
-            self.epoch_skips = counts if self.epoch_skips is None else self.epoch_skips + counts
-
-    def _update_stats(self, new_stats: Mapping[str, float], batch_size: int, loader: Any) -> None:
-        meters = self.stats.get(loader.name)
-        if meters is None:
-            meters = self.stats[loader.name] = {}
-        for name, value in new_stats.items():
-            meters.setdefault(name, AverageMeter()).update(float(value), batch_size)
-
-    def _reduced_averages(self, loader_name: str) -> dict[str, float]:
-        """Averages over all ranks of this loader's meters, in the order the actor reported them."""
-        meters = {k: m for k, m in (self.stats.get(loader_name) or {}).items() if isinstance(m, AverageMeter)}
-        flat = all_reduce_sum([v for m in meters.values() for v in (m.sum, m.count)])
-        return {name: (flat[2 * k] / flat[2 * k + 1] if flat[2 * k + 1] else 0.0) for k, name in enumerate(meters)}
-
     def _print_stats(self, i: int, loader: Any, batch_size: int, timer: IterationTimer) -> None:
         num_iters = len(loader)
         if i % self.settings.print_interval != 0 and i != num_iters:
             return
-        averages = self._reduced_averages(loader.name)  # every rank takes part in the reduction
+        averages = self.storage.averages(loader.name)  # every rank takes part in the reduction
         if not self.settings.is_main:
             return
         if self.settings.print_stats is not None:
@@ -244,36 +209,6 @@ class LTRTrainer(BaseTrainer):
             eta = timer.elapsed / i * remaining
         logger.info(format_stats_line(loader.name, self.epoch, i, num_iters, timer, batch_size, averages, eta,
                                       peak_memory_mib(self.device)))
-
-    def stats_new_epoch(self) -> None:
-        """Record the epoch's LR, close every meter with its all-rank average, report skipped steps and samples."""
-        for loader in self.loaders:
-            if loader.training and self.lr_scheduler is not None:
-                meters = self.stats.get(loader.name)
-                if meters is None:
-                    meters = self.stats[loader.name] = {}
-                for k, lr in enumerate(self.lr_scheduler.get_last_lr()):
-                    meters.setdefault(f"LearningRate/group{k}", StatValue()).update(lr)
-        for name in self.stats:
-            meters = {k: m for k, m in (self.stats[name] or {}).items() if isinstance(m, AverageMeter)}
-            flat = all_reduce_sum([v for m in meters.values() for v in (m.sum, m.count)])
-            for k, meter in enumerate(meters.values()):
-                meter.set_totals(flat[2 * k], int(flat[2 * k + 1]))
-                meter.new_epoch()
-        nonfinite = int(all_reduce_sum([self.epoch_nonfinite])[0])
-        if nonfinite and self.settings.is_main:
-            logger.warning("epoch %d: %d training steps skipped for a non-finite loss or gradient (%d in the run)",
-                           self.epoch, nonfinite, self.nonfinite_steps)
-        self.epoch_nonfinite = 0
-        self._log_data_skips()
-
-    def _log_data_skips(self) -> None:
-        """One line per epoch with the draws the data pipeline gave up on, by reason, over all ranks."""
-        local = self.epoch_skips.tolist() if self.epoch_skips is not None else [0.0] * len(SKIP_REASONS)
-        *totals, samples = (int(v) for v in all_reduce_sum([*local, self.epoch_samples]))
-        self.epoch_skips, self.epoch_samples = None, 0
-        if self.settings.is_main and any(totals):
-            logger.warning("epoch %d: %s", self.epoch, summarize_skips(totals, samples=samples))
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resume needs, as plain data (``torch.load(weights_only=True)``-loadable)."""
@@ -289,8 +224,7 @@ class LTRTrainer(BaseTrainer):
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.lr_scheduler.state_dict() if self.lr_scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
-            "stats": stats_to_state(self.stats),
-            "nonfinite_steps": self.nonfinite_steps,
+            **self.storage.state_dict(),  # "stats" and "nonfinite_steps", as the checkpoint always held them
             "rng": capture_rng_state(),
             "settings": self.settings.to_plain(),
             "cfg": self.cfg,
@@ -315,9 +249,7 @@ class LTRTrainer(BaseTrainer):
             self.scaler.load_state_dict(state["scaler"])
         self.epoch = int(state["epoch"])
         self.iteration = int(state.get("iteration", 0))
-        self.nonfinite_steps = int(state.get("nonfinite_steps", 0))
-        saved = stats_from_state(state.get("stats") or {})
-        self.stats = {name: saved.get(name) for name in self.stats}
+        self.storage.load_state_dict(state)
         if state.get("rng"):
             restore_rng_state(state["rng"])
         warn_config_changes(state.get("cfg") or {}, self.cfg, source)

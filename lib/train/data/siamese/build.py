@@ -93,7 +93,7 @@ def build_siamese_datasets(cfg, env, use_lmdb: bool = False,
 
     Args:
         cfg: a PySOT-family config (DATASET.NAMES and a DATASET.<NAME> section per name).
-        env: path settings (:func:`lib.train.admin.environment.env_settings`).
+        env: path settings (:func:`lib.utils.environment.env_settings`).
         use_lmdb: read framework datasets from their LMDB layout.
         image_loader: image decoder (bytes -> RGB uint8).
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from lib.train.data.image_loader import CorruptImageError
+from lib.utils.image import CorruptImageError
 from lib.train.data.loader import new_batch_tensor
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamese.augmentation import Augmentation

@@ -140,9 +140,6 @@ class PrecroppedSource:
     def tracks(self, video: int) -> list[np.ndarray]:
         return [frames for _, frames, _ in self._tracks[video]]
 
-    def track_key(self, video: int, track: int) -> str:
-        return self._tracks[video][track][0]
-
     def crops(self, video: int, track: int, frames: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(RGB 511 crop, original corner box) per requested frame; each distinct file is read once."""
         key, numbers, boxes = self._tracks[video][track]

@@ -31,10 +31,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch.utils.data
 
-from lib.train.data.image_loader import CorruptImageError
+from lib.utils.image import CorruptImageError
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamfcpp.pair_filter import TrackPairFilter
-from lib.train.data.siamfcpp.transformer import xywh2xyxy
+from lib.utils.subwindow import xywh2xyxy
 from lib.train.data.skips import SampleSkip, SkipCounter, summarize_skips
 from lib.train.dataset.base_video_dataset import AnnotationError
 from lib.utils.errors import ConfigError, OSTrackError

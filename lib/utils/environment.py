@@ -14,7 +14,6 @@ Nothing is generated into the package and nothing is imported from a generated f
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,11 @@ from typing import Mapping
 import yaml
 
 from lib.utils.errors import DatasetNotFoundError, PathSettingsError
+from lib.utils.registry import did_you_mean
 
 __all__ = ["EnvSettings", "env_settings", "settings_file", "PROJECT_ROOT", "DATASET_LAYOUTS"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Dataset root keys and their default location relative to the data directory (the original's layout,
 # spec 6.10 and 7.7). Training keys end in _dir, evaluation keys in _path, as in the original.
@@ -131,9 +131,7 @@ class EnvSettings:
     def dataset_dir(self, key: str, dataset: str | None = None, must_exist: bool = True) -> Path:
         """A dataset root; with must_exist, a missing folder is one clear error naming how to set it."""
         if key not in self.datasets:
-            close = difflib.get_close_matches(key, list(self.datasets), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise PathSettingsError(f"unknown dataset path setting {key!r}.{hint} "
+            raise PathSettingsError(f"unknown dataset path setting {key!r}.{did_you_mean(key, self.datasets)} "
                                     f"Known: {', '.join(self.datasets)}.")
         path = self.datasets[key]
         if must_exist and not path.is_dir():
@@ -162,9 +160,7 @@ def _read_settings_file(path: Path) -> dict:
     known = {"workspace_dir", "data_dir", "save_dir", "pretrained_dir", *_DATA_DEFAULTS, *_OUTPUT_DEFAULTS}
     for key, value in data.items():
         if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise PathSettingsError(f"{path}: unknown setting {key!r}.{hint} Known settings: {', '.join(sorted(known))}.")
+            raise PathSettingsError(f"{path}: unknown setting {key!r}.{did_you_mean(key, sorted(known))} Known settings: {', '.join(sorted(known))}.")
         if not isinstance(value, str) or not value:
             raise PathSettingsError(f"{path}: setting {key} must be a non-empty path string, got {value!r}.")
     return data

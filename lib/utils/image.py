@@ -1,4 +1,7 @@
-"""Image decoding for training: simplejpeg (libjpeg-turbo bundled in its wheel) for JPEG, else OpenCV; RGB out.
+"""The one image reader of training and evaluation: simplejpeg (libjpeg-turbo in its wheel) for JPEG, else OpenCV.
+
+Every frame, training sample and tracked video frame is read by :func:`read_image` (or decoded from LMDB bytes by
+:func:`decode_image`) into (H, W, 3) uint8 RGB.
 
 OpenCV is the reference: the JPEG fast path gives the same pixels as ``cv2.imdecode`` + BGR->RGB (both use
 libjpeg-turbo with the accurate integer DCT and fancy upsampling; ``tests/test_image_decoding.py`` compares every
@@ -14,8 +17,9 @@ The backend is decided once per process, the first time an image is decoded, and
 is needed (the original used jpeg4py, which needs libturbojpeg from the system's package manager).
 
 Unlike the original loaders, which printed the error and returned None (so a bad frame surfaced later as an
-unrelated exception), a missing file raises FileNotFoundError and an undecodable one raises
-:class:`CorruptImageError`; the sampler counts both and draws another sample.
+unrelated exception), a missing file raises FileNotFoundError and an undecodable one (also a JPEG cut short, which
+OpenCV would decode with the missing part grey) raises :class:`CorruptImageError`; the training sampler counts both
+and draws another sample, the evaluation fails that sequence naming the frame.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import os
 import cv2
 import numpy as np
 
-__all__ = ["CorruptImageError", "image_backend", "decode_image", "read_image", "opencv_loader",
-           "exif_orientation", "default_image_loader", "BACKENDS"]
+
+__all__ = ["CorruptImageError", "image_backend", "decode_image", "read_image",
+           "exif_orientation", "BACKENDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +42,11 @@ _JPEG_MAGIC = b"\xff\xd8"
 _SOS, _EOI, _APP1 = 0xDA, 0xD9, 0xE1
 _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 0x0112
+_IMREAD_COLOR_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
 
 class CorruptImageError(ValueError):
-    """An image file exists but cannot be decoded."""
+    """An image file exists but cannot be decoded (empty, not an image, or a JPEG cut short)."""
 
 
 def _probe_image() -> np.ndarray:
@@ -123,6 +129,9 @@ def _tiff_orientation(tiff: bytes) -> int | None:
 
 
 def _decode_opencv(buffer: np.ndarray) -> np.ndarray | None:
+    # OpenCV >= 4.11 decodes straight to RGB (the same pixels as BGR + cvtColor, without the extra pass)
+    if _IMREAD_COLOR_RGB is not None:
+        return cv2.imdecode(buffer, _IMREAD_COLOR_RGB)
     image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
@@ -156,30 +165,28 @@ def decode_image(data: bytes | bytearray | memoryview | np.ndarray, name: str = 
     buffer = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     if buffer.size == 0:
         raise CorruptImageError(f"empty image file {name}")
+    is_jpeg = buffer[:2].tobytes() == _JPEG_MAGIC
+    # a complete JPEG ends with the EOI marker FF D9 (some writers append a trailer); in entropy-coded data an FF
+    # byte is always followed by 00 or a restart marker, so a cut-short file has no FF D9 near its end
+    if is_jpeg and b"\xff\xd9" not in buffer[-4096:].tobytes():
+        raise CorruptImageError(f"the image {name} is a truncated JPEG (no end-of-image marker)")
     image = None
-    if (backend or image_backend()) == "simplejpeg" and buffer[:2].tobytes() == _JPEG_MAGIC:
+    if is_jpeg and (backend or image_backend()) == "simplejpeg":
         image = _decode_simplejpeg(np.ascontiguousarray(buffer))
     if image is None:
         image = _decode_opencv(buffer)
     if image is None or image.ndim != 3 or image.shape[2] != 3:
-        raise CorruptImageError(f"cannot decode the image {name}")
+        raise CorruptImageError(f"cannot decode the image {name} (not an image, or damaged)")
     return image
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read and decode an image file to RGB uint8; FileNotFoundError if absent, CorruptImageError if broken."""
+    """Read and decode an image file to (H, W, 3) uint8 RGB (the colour order trackers are trained with).
+
+    Raises:
+        OSError: the file is missing or unreadable (FileNotFoundError when absent).
+        CorruptImageError: the file is empty, not an image, or a JPEG cut short.
+    """
     with open(path, "rb") as f:
         data = f.read()
     return decode_image(data, str(path))
-
-
-def opencv_loader(path: str | os.PathLike) -> np.ndarray:
-    """Decode with OpenCV only (RGB uint8); the reference, and the loader the original used without jpeg4py."""
-    with open(path, "rb") as f:
-        image = _decode_opencv(np.frombuffer(f.read(), np.uint8))
-    if image is None:
-        raise CorruptImageError(f"cannot decode the image {path}")
-    return image
-
-
-default_image_loader = read_image
