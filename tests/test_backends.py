@@ -174,3 +174,33 @@ def test_peak_decode_without_a_network_equals_the_heads_cal_bbox():
     expected = head.cal_bbox(score, size, offset)
     assert torch.equal(peak_box(score, size, offset, 5), expected)
     assert expected[1, 0].item() == pytest.approx((3 + offset[1, 0, 1, 3].item()) / 5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_search_crops_reuse_one_input_buffer(sequence, family):
+    """Per frame the tracker writes the search crop into one network-input buffer (no per-frame float32
+    allocation); the conversion into it gives the values of a fresh tensor."""
+    params = tiny_params(family)
+    tracker = make_tracker(family, params, network=tiny_network(family, params))
+    inner = tracker.backend.track
+    inputs = []
+    tracker.backend.track = lambda search: (inputs.append(search), inner(search))[1]
+    run_boxes(tracker, sequence)
+    assert len(inputs) == len(sequence.frames) - 1 and len({t.data_ptr() for t in inputs}) == 1
+
+
+def test_buffered_crop_conversion_equals_a_fresh_tensor():
+    from lib.test.tracker.siamese_crop import get_subwindow
+    from lib.test.tracker.siamfcpp import _to_tensor
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    avg = image.mean(axis=(0, 1))
+    buffer = torch.full((1, 3, 31, 31), -1.0)
+    for center, original_sz in (((40.0, 30.0), 21), ((3.2, 57.9), 45)):  # inside the frame, and padded
+        for reverse in (False, True):
+            expected = get_subwindow(image, center, 31, original_sz, avg, reverse_channels=reverse)
+            out = get_subwindow(image, center, 31, original_sz, avg, reverse_channels=reverse, out=buffer)
+            assert out is buffer and torch.equal(out, expected)
+    bgr = image[:31, :31, ::-1]  # the SiamFC++ tracker's channel-reversed view of its RGB crop
+    assert torch.equal(_to_tensor(bgr, torch.device("cpu"), out=buffer), _to_tensor(bgr, torch.device("cpu")))

@@ -19,6 +19,7 @@ from lib.test.evaluation.tracker import Tracker, UnknownTrackerError
 from lib.test.tracker.basetracker import BaseTracker
 from lib.test.utils.params import TrackerParams
 from lib.utils.environment import PROJECT_ROOT, env_settings
+from test_sweep import tiny_ostrack  # the same tiny CE config and its checkpoints
 
 TEST_PY = PROJECT_ROOT / "tracking" / "test.py"
 
@@ -127,41 +128,17 @@ def test_runner_resumes_and_reports_failures(tmp_path, synthetic_root):
 
 # --- tracking/test.py with a tiny real model ------------------------------------------------------------------
 
-TINY = {"MODEL": {"PRETRAIN_FILE": "", "BACKBONE": {"TYPE": "vit_tiny_patch16_224_ce", "CE_LOC": [3, 6, 9],
-                                                    "CE_KEEP_RATIO": [0.7, 0.7, 0.7],
-                                                    "CE_TEMPLATE_RANGE": "CTR_POINT"},
-                  "HEAD": {"NUM_CHANNELS": 32}},
-        "DATA": {"SEARCH": {"SIZE": 64, "FACTOR": 4.0}, "TEMPLATE": {"SIZE": 32}},
-        "TEST": {"SEARCH_SIZE": 64, "TEMPLATE_SIZE": 32, "SEARCH_FACTOR": 4.0, "EPOCH": 3}}
-
-
-def tiny_config_and_checkpoint(tmp_path: Path, save_dir: Path) -> Path:
-    """A tiny CE config (YAML in tmp_path) and its epoch-3 checkpoint where training would save it."""
-    import yaml
-
-    from lib.config.ostrack.config import get_defaults, merge_config
-    from lib.models.ostrack import build_ostrack
-
-    cfg_path = tmp_path / "tiny_ce.yaml"
-    cfg_path.write_text(yaml.safe_dump(TINY))
-    torch.manual_seed(0)
-    net = build_ostrack(merge_config(get_defaults(), TINY), training=False)
-    ckpt = save_dir / "checkpoints" / "train" / "ostrack" / "tiny_ce" / "OSTrack_ep0003.pth.tar"
-    ckpt.parent.mkdir(parents=True)
-    torch.save({"net": net.state_dict(), "epoch": 3}, ckpt)
-    return cfg_path
-
 
 def test_test_py_end_to_end_two_workers_resume_and_failure(tmp_path, synthetic_root, capsys, one_torch_thread):
     pytest.importorskip("lib.models.ostrack")
     save_dir = tmp_path / "out"
-    cfg_path = tiny_config_and_checkpoint(tmp_path, save_dir)
+    cfg_path = tiny_ostrack(tmp_path, save_dir)
     main = runpy.run_path(str(TEST_PY), run_name="test_py")["main"]
     data = synthetic_root.parent
     args = ["ostrack", str(cfg_path), "--dataset", "synthetic_val", "--device", "cpu", "--save_dir", str(save_dir),
             "--data_dir", str(data), "--no_progress"]
     assert main(args + ["--threads", "2"]) == 0
-    results = save_dir / "test" / "tracking_results" / "ostrack" / "tiny_ce"
+    results = save_dir / "test" / "tracking_results" / "ostrack" / "tiny"
     names = ["GOT-10k_Val_000001", "GOT-10k_Val_000002", "GOT-10k_Val_000003"]
     assert sorted(p.name for p in results.glob("*.txt")) == sorted([f"{n}.txt" for n in names] +
                                                                     [f"{n}_time.txt" for n in names])
@@ -177,16 +154,14 @@ def test_test_py_end_to_end_two_workers_resume_and_failure(tmp_path, synthetic_r
     with corrupted(synthetic_root / "val" / names[2] / "00000004.jpg"):
         assert main(args + ["--sequence", names[2]]) == 1
     out = capsys.readouterr().out
-    assert f"FAILED ostrack/tiny_ce on {names[2]}" in out and "1 failed" in out
+    assert f"FAILED ostrack/tiny on {names[2]}" in out and "1 failed" in out
     assert not (results / f"{names[2]}.txt").exists()
 
 
 def test_test_py_missing_checkpoint_is_one_clear_error(tmp_path, synthetic_root, capsys):
     pytest.importorskip("lib.models.ostrack")
     save_dir = tmp_path / "out"
-    cfg_path = tiny_config_and_checkpoint(tmp_path, save_dir)
-    (save_dir / "checkpoints/train/ostrack/tiny_ce/OSTrack_ep0003.pth.tar").rename(
-        save_dir / "checkpoints/train/ostrack/tiny_ce/OSTrack_ep0002.pth.tar")
+    cfg_path = tiny_ostrack(tmp_path, save_dir, epochs=(2,))  # TEST.EPOCH is 3
     namespace = runpy.run_path(str(TEST_PY), run_name="test_py")
     with pytest.raises(SystemExit) as exit_info:
         namespace["run_cli"](lambda: namespace["main"](

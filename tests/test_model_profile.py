@@ -5,9 +5,11 @@ import pytest
 import torch
 import yaml
 
-from lib.models.profiling import (count_macs, count_params, flop_counter, matmul_peak_gflops,
-                                   measure_latency_interleaved, roofline_line)
+from lib.models.profiling import (TRACKING_PATHS, count_macs, count_params, flop_counter, matmul_peak_gflops,
+                                   measure_latency_interleaved, output_difference, roofline_line)
+from lib.models.registry import MODEL_BUILDERS
 from lib.utils.errors import ConfigError
+from lib.utils.registry import UnknownNameError
 from script_loader import load_tracking_script
 
 
@@ -82,3 +84,16 @@ def test_profile_model_rejects_bad_arguments():
         script.main(["--config", "no_such_config", "--device", "cpu"])
     with pytest.raises(ConfigError, match="--iters"):
         script.main(["--config", "vitb_256_mae_ce_32x4_ep300", "--iters", "0", "--device", "cpu"])
+
+
+def test_every_family_has_a_tracking_path_and_an_unknown_one_is_named():
+    assert set(TRACKING_PATHS) == set(MODEL_BUILDERS)
+    with pytest.raises(UnknownNameError, match=r"--script: unknown tracking path 'siamrnp'\. Did you mean `siamrpn`\?"):
+        load_profile_script().main(["--script", "siamrnp", "--device", "cpu"])
+
+
+def test_output_difference_names_the_compared_tensors():
+    a = {"cls": torch.zeros(2), "loc": torch.ones(3)}
+    b = {"cls": torch.zeros(2), "loc": torch.tensor([1.0, 1.5, 0.75])}
+    assert output_difference(a, b) == ("cls, loc", 0.5)
+    assert output_difference(torch.ones(2), torch.zeros(2)) == ("output", 1.0)

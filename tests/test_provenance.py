@@ -171,3 +171,84 @@ def test_test_py_stale_checkpoint_or_config_refused_then_overwrite_or_new_runid(
     assert test_py.main(tuned + ["--runid", "1"]) == 0
     (run,) = read_records(result.parent.with_name("tiny_001"))
     assert run["parameters"]["search_factor"] == 4.5 and run["parameters"]["cfg"]["TEST"]["SEARCH_FACTOR"] == 4.5
+
+
+def _runtime_params(ckpt, backend="pytorch", precision="fp32", onnx=None) -> TrackerParams:
+    params = TrackerParams(debug=0, checkpoint=ckpt, cfg={"TEST": {"SEARCH_FACTOR": 4.0}})
+    params.backend, params.precision, params.onnx = backend, precision, onnx
+    return params
+
+
+def test_backend_precision_and_onnx_file_are_part_of_the_identity(tmp_path, monkeypatch):
+    ckpt, onnx_a, onnx_b = tmp_path / "a.pth.tar", tmp_path / "a.onnx", tmp_path / "b.onnx"
+    ckpt.write_bytes(b"weights")
+    onnx_a.write_bytes(b"graph A")
+    onnx_b.write_bytes(b"graph B")
+    folder = tmp_path / "results"
+    fp32 = make_record("ostrack", "cfg", _runtime_params(ckpt), ["lasot"])
+    assert (fp32["backend"], fp32["precision"], fp32["onnx_sha256"]) == ("pytorch", "fp32", None)
+    assert "precision" not in fp32["parameters"]  # recorded apart, resolved; the config hash is the config's
+    check_and_record(folder, fp32)
+    with pytest.raises(ProvenanceError, match="precision 'fp32' there, 'bf16' now.*--runid.*--overwrite"):
+        check_and_record(folder, make_record("ostrack", "cfg", _runtime_params(ckpt, precision="bf16"), ["lasot"]))
+    ort = make_record("ostrack", "cfg", _runtime_params(ckpt, "onnxruntime", "auto", onnx_a), ["lasot"])
+    assert ort["precision"] == "fp32" and len(ort["onnx_sha256"]) == 64 and ort["onnx"] == str(onnx_a)
+    with pytest.raises(ProvenanceError, match="backend 'pytorch' there, 'onnxruntime' now"):
+        check_and_record(folder, ort)
+    ort_folder = tmp_path / "ort"
+    check_and_record(ort_folder, ort)
+    check_and_record(ort_folder, make_record("ostrack", "cfg", _runtime_params(ckpt, "onnxruntime", "fp32", onnx_a)))
+    with pytest.raises(ProvenanceError, match=r"ONNX file .*a.onnx \(sha256 [0-9a-f]{12}\) there, .*b.onnx"):
+        check_and_record(ort_folder, make_record("ostrack", "cfg", _runtime_params(ckpt, "onnxruntime", "fp32", onnx_b)))
+    # 'auto' is recorded as what it resolves to on the device
+    from lib.test.tracker import precision as precision_module
+    for native, chosen in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(precision_module, "cpu_has_fast_bf16", lambda native=native: native)
+        auto = make_record("ostrack", "cfg", _runtime_params(ckpt, precision="auto"), device="cpu")
+        assert auto["precision"] == chosen
+
+
+def test_a_record_without_backend_fields_means_pytorch_fp32(tmp_path):
+    ckpt = tmp_path / "a.pth.tar"
+    ckpt.write_bytes(b"weights")
+    folder = tmp_path / "results"
+    old = make_record("ostrack", "cfg", TrackerParams(debug=0, checkpoint=ckpt, cfg={"TEST": {"EPOCH": 3}}))
+    for key in ("backend", "precision", "onnx", "onnx_sha256"):
+        del old[key]  # written by a version before the backend choice existed
+    (folder).mkdir()
+    (folder / "provenance.json").write_text(json.dumps({"format": 1, "runs": [old]}))
+    same = TrackerParams(debug=0, checkpoint=ckpt, cfg={"TEST": {"EPOCH": 3}}, backend="pytorch", precision="fp32",
+                         onnx=None)
+    check_and_record(folder, make_record("ostrack", "cfg", same))
+    with pytest.raises(ProvenanceError, match="precision 'fp32' there, 'bf16' now"):
+        check_and_record(folder, make_record("ostrack", "cfg", _runtime_params(ckpt, precision="bf16")))
+    # a development version hashed the backend choice into the config: the config itself still matches
+    dev = dict(old, parameters={**old["parameters"], "backend": "pytorch", "precision": "fp32", "onnx": None},
+               config_sha256="0" * 64)
+    (folder / "provenance.json").write_text(json.dumps({"format": 1, "runs": [dev]}))
+    check_and_record(folder, make_record("ostrack", "cfg", same))
+    assert len(check_folder(folder)) == 2
+
+
+def test_test_py_refuses_another_precision_in_the_same_folder(tmp_path, capsys):
+    pytest.importorskip("lib.models.ostrack")
+    save_dir = tmp_path / "out"
+    cfg_path = tiny_ostrack(tmp_path, save_dir)
+    root = write_custom_set(tmp_path / "set", names=("a",), frames=3)
+    test_py = load_tracking_script("test")
+    args = ["ostrack", str(cfg_path), "--dataset", "custom", "--data_dir", str(root), "--device", "cpu",
+            "--save_dir", str(save_dir), "--no_progress"]
+    assert test_py.main(args) == 0
+    result = save_dir / "test" / "tracking_results" / "ostrack" / "tiny" / "a.txt"
+    first = result.read_text()
+    with pytest.raises(SystemExit) as exit_info:
+        test_py.run_cli(lambda: test_py.main(args + ["--precision", "bf16"]))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "precision 'fp32' there, 'bf16' now" in err and "--runid" in err
+    assert result.read_text() == first
+    assert test_py.main(args + ["--precision", "fp32"]) == 0  # the same settings: accepted (resumed)
+    assert "1 skipped" in capsys.readouterr().out
+    assert test_py.main(args + ["--precision", "bf16", "--runid", "1"]) == 0
+    (run,) = read_records(result.parent.with_name("tiny_001"))
+    assert (run["backend"], run["precision"], run["onnx_sha256"]) == ("pytorch", "bf16", None)
+    assert run["config_sha256"] == read_records(result.parent)[0]["config_sha256"]

@@ -12,24 +12,13 @@ import torch
 from lib.config.siamfcpp import SCHEMA, get_defaults, list_configs, load_config
 from lib.config.siamfcpp import validation
 from lib.models.siamfcpp import BACKBONES as BACKBONE_REGISTRY, HEADS, LOSSES
+from lib.test.evaluation.tuning import nested
 from lib.utils.errors import ConfigError
 from tests.siamese_reference import load_reference
 from tests.siamfcpp_reference import BACKBONES, load_siamfcpp_reference
 
 TEST_CONFIGS = tuple(f"siamfcpp_{b}" for b in BACKBONES)
 TRAIN_CONFIGS = tuple(f"siamfcpp_{b}-trn" for b in BACKBONES)
-
-
-def _nested(flat: dict) -> dict:
-    """{"a.b.c": 1} -> {"a": {"b": {"c": 1}}}."""
-    out: dict = {}
-    for dotted, value in flat.items():
-        node = out
-        *path, leaf = dotted.split(".")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def _yaml(tmp_path: Path, text: str) -> str:
@@ -137,7 +126,7 @@ def test_unknown_key_is_rejected_with_a_suggestion(tmp_path):
 def test_original_dead_key_is_rejected():
     """Quirk Q33: data.datapipeline.submodules is not a key (the original declared and discarded it)."""
     with pytest.raises(ConfigError, match="unknown key train.track.data.datapipeline.submodules"):
-        load_config("siamfcpp_alexnet-trn", _nested({"train.track.data.datapipeline.submodules": {}}))
+        load_config("siamfcpp_alexnet-trn", nested({"train.track.data.datapipeline.submodules": {}}))
 
 
 def test_wrong_type_names_key_and_file(tmp_path):
@@ -147,18 +136,18 @@ def test_wrong_type_names_key_and_file(tmp_path):
                                           r"must be an integer"):
         load_config(path)
     with pytest.raises(ConfigError, match="head_conv_bn must be a list of bool"):
-        load_config("siamfcpp_alexnet", _nested({"test.track.model.task_head.DenseboxHead.head_conv_bn": [0, 0, 1]}))
+        load_config("siamfcpp_alexnet", nested({"test.track.model.task_head.DenseboxHead.head_conv_bn": [0, 0, 1]}))
 
 
 def test_numbers_are_accepted_where_the_original_has_an_integer_ratio():
     cfg = load_config("siamfcpp_alexnet-trn",
-                      _nested({"train.track.data.sampler.submodules.filter.TrackPairFilter.max_ratio": 7.5}))
+                      nested({"train.track.data.sampler.submodules.filter.TrackPairFilter.max_ratio": 7.5}))
     assert cfg.train.track.data.sampler.submodules.filter.TrackPairFilter.max_ratio == 7.5
 
 
 def test_no_filter_is_a_valid_choice():
     """Quirk Q37 (fixed in the config): an empty filter name means no filter; the original crashed on it."""
-    cfg = load_config("siamfcpp_alexnet-trn", _nested({"train.track.data.sampler.submodules.filter.name": ""}))
+    cfg = load_config("siamfcpp_alexnet-trn", nested({"train.track.data.sampler.submodules.filter.name": ""}))
     assert cfg.train.track.data.sampler.submodules.filter.name == ""
 
 
@@ -171,7 +160,7 @@ def test_no_filter_is_a_valid_choice():
 def test_choices(key, value, match):
     name = "siamfcpp_alexnet-trn"
     with pytest.raises(ConfigError, match=match):
-        load_config(name, _nested({key: value}))
+        load_config(name, nested({key: value}))
 
 
 def test_a_config_selecting_no_branch_is_refused(tmp_path):
@@ -231,7 +220,7 @@ TEST_VALUE_CASES = [
 @pytest.mark.parametrize("name, changes, match", TEST_VALUE_CASES)
 def test_test_branch_value_checks(name, changes, match):
     with pytest.raises(ConfigError, match=match) as err:
-        load_config(name, _nested(changes))
+        load_config(name, nested(changes))
     assert f"{name}.yaml" in str(err.value)
 
 
@@ -327,13 +316,13 @@ TRAIN_VALUE_CASES = [
 @pytest.mark.parametrize("name, changes, match", TRAIN_VALUE_CASES)
 def test_train_branch_value_checks(name, changes, match):
     with pytest.raises(ConfigError, match=match) as err:
-        load_config(name, _nested(changes))
+        load_config(name, nested(changes))
     assert f"{name}.yaml" in str(err.value)
 
 
 def test_train_checks_do_not_run_for_a_test_config():
     """A test config leaves train.track at its defaults (exp_name "unknown"): only test.track is checked."""
-    cfg = load_config("siamfcpp_alexnet", _nested({f"{D}.minibatch": 0}))
+    cfg = load_config("siamfcpp_alexnet", nested({f"{D}.minibatch": 0}))
     assert cfg.train.track.data.minibatch == 0
 
 

@@ -6,11 +6,12 @@
    each tracker's state is put on the true box after each frame, untimed, so that its crop keeps a realistic size).
    Per variant it prints the network alone (the backend's forward on a fixed crop, interleaved rounds), the network
    inside the loop, the full loop per frame (JPEG decode, crop and resize, normalisation, forward,
-   post-processing), what the loop adds to a frame's forward and the loop / network ratio (medians of the per-frame
-   values; target: at most 1.05). Then each variant tracks the first
-   ``--val_sequences`` sequences of the synthetic val split (``--val_frames`` frames each), and the mean IoU of its
-   boxes with PyTorch fp32's boxes is printed with the share of frames above IoU 0.99. The CPU's vector and matrix
-   features are named first: bf16 is fast only with AVX512-BF16 or AMX.
+   post-processing), what the loop adds to a frame's forward, split into the JPEG decode and the tracker's own work
+   (crop, conversion, post-processing), and the loop / network ratio (medians of the per-frame values; target: at
+   most 1.05). Then each variant tracks the first ``--val_sequences`` sequences of the synthetic val split
+   (``--val_frames`` frames each), and the mean IoU of its boxes with PyTorch fp32's boxes is printed with the share
+   of frames above IoU 0.99. The CPU's vector and matrix features are named first: bf16 is fast only with
+   AVX512-BF16 or AMX.
 2. Analysis: 280 sequences (the LaSOT test names, LaSOT layout) of 2,500 frames with generated ground truth and
    result files; timed: loading the dataset, evaluating (no cache), the scores, a cached rerun, and the plots
    (target: under 10 s for the evaluation).
@@ -176,13 +177,17 @@ def benchmark_tracker(args: argparse.Namespace, device: torch.device, work_dir: 
         tracker.initialize(first, {"init_bbox": frames[0][1]})
     totals: dict[str, list[float]] = {name: [] for name in trackers}
     in_loop: dict[str, list[float]] = {name: [] for name in trackers}
+    decode: dict[str, list[float]] = {name: [] for name in trackers}
     for i, (path, box) in enumerate(frames[1:]):
         for name, tracker in trackers.items():  # interleaved: machine drift hits every variant alike
             start = time.perf_counter()
-            tracker.track(read_image(path))  # JPEG decode + BGR->RGB, then the tracker's whole step
+            image = read_image(path)  # JPEG decode straight to RGB
+            decoded = time.perf_counter()
+            tracker.track(image)  # the tracker's whole step
             _sync(device)
             if i >= args.warmup:
                 totals[name].append(time.perf_counter() - start)
+                decode[name].append(decoded - start)
                 in_loop[name].append(tracker.backend.times[-1])
             if args.checkpoint is None:
                 _follow(tracker, box)
@@ -192,7 +197,7 @@ def benchmark_tracker(args: argparse.Namespace, device: torch.device, work_dir: 
     print(f"{args.script} {args.config} on {device} ({torch.get_num_threads()} threads), {size[0]}x{size[1]} JPEG "
           f"frames, {args.frames} timed frames after {args.warmup} warm-up, medians in ms:")
     print(f"  {'variant':<18} {'network alone':>13} {'net in loop':>11} {'full loop':>9} {'outside net':>11} "
-          f"{'FPS':>6} {'loop/network':>12} {'vs fp32 net':>11}")
+          f"{'decode':>6} {'tracker':>7} {'FPS':>6} {'loop/network':>12} {'vs fp32 net':>11}")
     base = None
     for result in alone:
         name = result.name
@@ -200,10 +205,13 @@ def benchmark_tracker(args: argparse.Namespace, device: torch.device, work_dir: 
         loop = 1000 * statistics.median(totals[name])
         # per frame: what the loop adds to that frame's forward (medians of per-frame values: robust to drift)
         outside = 1000 * statistics.median(t - n for t, n in zip(totals[name], in_loop[name]))
+        # ... of which the JPEG decode, and the tracker's own work (crop, conversion, post-processing)
+        decoding = 1000 * statistics.median(decode[name])
+        own = 1000 * statistics.median(t - n - d for t, n, d in zip(totals[name], in_loop[name], decode[name]))
         ratio = statistics.median(t / n for t, n in zip(totals[name], in_loop[name]))
         base = base or result.median_ms
-        print(f"  {name:<18} {result.median_ms:13.1f} {net_loop:11.1f} {loop:9.1f} {outside:11.1f} "
-              f"{1000 / loop:6.2f} {ratio:12.3f} {result.median_ms / base:11.3f}")
+        print(f"  {name:<18} {result.median_ms:13.1f} {net_loop:11.1f} {loop:9.1f} {outside:11.1f} {decoding:6.2f} "
+              f"{own:7.2f} {1000 / loop:6.2f} {ratio:12.3f} {result.median_ms / base:11.3f}")
     if args.val_sequences > 0:
         agreement(trackers, args.val_sequences, args.val_frames, args.data_dir)
 

@@ -3,7 +3,8 @@
 Example: ``python tracking/test.py ostrack vitb_256_mae_ce_32x4_ep300 --dataset lasot --threads 16 --num_gpus 4``.
 Sequences whose result files exist are skipped (rerun the same command to resume); failed sequences are listed
 at the end and make the exit code 1. Each results folder records the checkpoint and config that produced it; a run
-with another checkpoint or config into the same folder is refused (use a new --runid, or --overwrite).
+with another checkpoint, config, backend or precision into the same folder is refused (use a new --runid, or
+--overwrite).
 
 More:
 * checkpoint sweep: ``--epochs 260 280 300`` (one results folder ``<param>_ep0260`` ... per epoch);
@@ -72,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="config overrides, e.g. --opts TEST.SEARCH_FACTOR 4.5 (validated as YAML values)")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the existing results in the results folder(s) first (needed to rerun with "
-                             "another checkpoint or config into the same folder)")
+                             "another checkpoint, config, backend or precision into the same folder)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     parser.add_argument("--cfg_override", type=str, default=None, metavar="FILE",
                         help="YAML of config overrides (e.g. the best.yaml of tracking/tune.py), merged before --opts")
@@ -116,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
                 for epoch in (args.epochs or [None])]
     # Resolve parameters once here: a missing checkpoint or a bad config is one clear error before any work, and
     # so is a checkpoint that does not fit the config's model (building the tracker loads it; it names both configs).
-    resolve_precision(args.precision, resolve_device(args.device), args.backend)  # e.g. fp16 on a CPU: fail now
+    # 'auto' is resolved once, here, for the --device: the workers run that precision and the results folder's
+    # provenance record names it (a run in another precision into the same folder is refused); fp16 on a CPU
+    # fails now
+    precision = resolve_precision(args.precision, resolve_device(args.device), args.backend)
     onnx = args.onnx
     if args.backend == "onnxruntime" and onnx is None:
         onnx = default_onnx_path(env.save_dir, args.tracker_name, parameter_stem(args.tracker_param))
     for tracker in trackers:
-        params = set_runtime_options(tracker.get_parameters(), args.backend, args.precision, onnx)
+        params = set_runtime_options(tracker.get_parameters(), args.backend, precision, onnx)
         tracker.params = params  # the backend choice travels to the worker processes with the parameters
         tracker.create_tracker(set_runtime_options(copy.copy(params), args.backend, "fp32", onnx), device="cpu")
         logger.info("tracker %s, checkpoint %s, %d sequence(s) of %s, results in %s", tracker.label(),

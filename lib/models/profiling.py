@@ -18,13 +18,14 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 
 from lib.utils.registry import Registry
 
-__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved",
+__all__ = ["count_params", "count_macs", "LatencyResult", "measure_latency_interleaved", "output_difference",
            "cpu_has_fast_bf16", "flop_counter", "matmul_peak_gflops", "roofline_line", "TRACKING_PATHS"]
 
 #: --script -> ``tracking_path(model, cfg, device) -> {variant name: zero-argument forward}``: the network as the
-#: family's tracker calls it per frame (OSTrack's own profile, with CE and attention variants, is in
-#: tracking/profile_model.py).
+#: family's tracker calls it per frame (OSTrack: with and without candidate elimination), on inputs drawn from
+#: torch's global generator.
 TRACKING_PATHS = Registry("tracking path", "--script", {
+    "ostrack": "lib.models.ostrack.tracking_path:tracking_path",
     "siamrpn": "lib.models.siamese.build:tracking_path",
     "siamban": "lib.models.siamese.build:tracking_path",
     "siamfcpp": "lib.models.siamfcpp.build:tracking_path",
@@ -69,6 +70,27 @@ def count_macs(fn: Callable[[], Any]) -> int:
     with torch.inference_mode(), flop_counter() as counter:
         fn()
     return counter.get_total_flops() // 2
+
+
+def _tensors(output: Any, name: str = "output") -> list[tuple[str, torch.Tensor]]:
+    if isinstance(output, torch.Tensor):
+        return [(name, output)]
+    if isinstance(output, dict):
+        return [pair for key, value in output.items() for pair in _tensors(value, str(key))]
+    if isinstance(output, (list, tuple)):
+        return [pair for value in output for pair in _tensors(value, name)]
+    return []
+
+
+def output_difference(a: Any, b: Any) -> tuple[str, float]:
+    """(names, largest absolute difference) of the tensors of two outputs of the same forward (e.g. fp32 and bf16).
+
+    Outputs are tensors or dicts, lists and tuples of them; dict keys name the tensors ("output" otherwise).
+    """
+    pairs = list(zip(_tensors(a), _tensors(b)))
+    names = ", ".join(dict.fromkeys(name for (name, _), _ in pairs))
+    diff = max((float((x.float() - y.float()).abs().max()) for (_, x), (_, y) in pairs if x.numel()), default=0.0)
+    return names or "output", diff
 
 
 def cpu_has_fast_bf16() -> bool:

@@ -4,10 +4,13 @@ A rerun of ``tracking/test.py`` skips the sequences whose result files exist (th
 original skipped by file name alone, so ``--checkpoint OTHER.pth.tar`` after an earlier run silently kept the
 earlier results. Here every results folder holds ``provenance.json`` (plain JSON, read with ``json`` only): one
 entry per run with the tracker, the parameter name, a hash of the test parameters (the whole config), the
-checkpoint file's SHA-256, the epoch, the framework and torch versions, the datasets and the time. A run whose
-identity (tracker, parameters, config hash, checkpoint hash) differs from the folder's is refused with one error
-naming what differs and how to proceed (a new ``--runid``, or ``--overwrite``); a folder holding result files but
-no record (another tool, an older version) is refused the same way. Analysis refuses a folder whose entries
+checkpoint file's SHA-256, the epoch, how the network ran (backend, resolved precision and, for ONNX Runtime, the
+ONNX file's SHA-256), the framework and torch versions, the datasets and the time. A run whose identity (tracker,
+parameters, config hash, checkpoint hash, backend, precision, ONNX hash) differs from the folder's is refused with
+one error naming what differs and how to proceed (a new ``--runid``, or ``--overwrite``), so the boxes of an fp32
+PyTorch run and of a bf16 or ONNX Runtime run never mix in one score; a folder holding result files but no record
+(another tool, an older version) is refused the same way. Records written before the backend fields existed mean
+PyTorch in fp32. Analysis refuses a folder whose entries
 disagree (e.g. two runs of different checkpoints racing on a shared disk without file locks).
 """
 
@@ -34,16 +37,20 @@ from lib.test.evaluation.results import SUBFOLDER_DATASETS, result_files
 from lib.utils.errors import OSTrackError
 
 __all__ = ["RECORD_FILE", "RECORD_FORMAT", "ProvenanceError", "plain_parameters", "config_digest", "file_sha256",
-           "framework_version", "make_record", "identity", "read_records", "check_and_record", "check_folder"]
+           "framework_version", "runtime_settings", "make_record", "identity", "read_records", "check_and_record",
+           "check_folder"]
 
 logger = logging.getLogger(__name__)
 
 RECORD_FILE = "provenance.json"
 RECORD_FORMAT = 1
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
-#: parameter attributes that do not change the results (debug output, where the weights come from)
-_NOT_IDENTITY = ("debug", "debug_dir", "checkpoint")
-_IDENTITY_KEYS = ("tracker", "parameter", "config_sha256", "checkpoint_sha256")
+#: parameter attributes kept out of the config hash: debug output, where the weights come from (hashed apart), and
+#: the backend choice (recorded apart, resolved and hashed; so the hash of a PyTorch fp32 run is the one older
+#: versions wrote)
+_NOT_IDENTITY = ("debug", "debug_dir", "checkpoint", "backend", "precision", "onnx")
+#: the backend fields of a record written before they existed
+_RUNTIME_DEFAULTS = {"backend": "pytorch", "precision": "fp32"}
 
 
 class ProvenanceError(OSTrackError):
@@ -121,21 +128,56 @@ def _read_text(path: Path) -> str:
         return ""
 
 
+def _get(params: Any, name: str, default: Any = None) -> Any:
+    """An attribute of TrackerParams-like parameters, or a key of a dict."""
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
+
+
+def runtime_settings(params: Any, device: Any = None) -> dict:
+    """How the network runs, as recorded: ``backend``, the resolved ``precision``, and for ONNX Runtime the ONNX
+    file and its SHA-256 (``onnx``, ``onnx_sha256``; None for PyTorch or a missing file, which the tracker refuses).
+
+    Args:
+        params: test parameters; ``backend``, ``precision`` and ``onnx`` as set by
+            lib.test.tracker.backends.set_runtime_options (absent: PyTorch in fp32).
+        device: where the network will run; resolves ``precision`` 'auto' (tracking/test.py resolves it before,
+            for the device of its --device). None: the default device (CUDA when available).
+    """
+    backend = _get(params, "backend", None) or "pytorch"
+    precision = _get(params, "precision", None) or "fp32"
+    if precision == "auto" or backend != "pytorch":
+        # the ONNX Runtime graph is float32 whatever was asked; 'auto' depends on the device
+        from lib.test.tracker.precision import resolve_precision
+        from lib.utils.device import resolve_device
+
+        where = resolve_device(None) if device is None else device
+        precision = resolve_precision(precision, where, backend)
+    onnx = _get(params, "onnx", None) if backend == "onnxruntime" else None
+    onnx_path = Path(onnx).resolve() if onnx else None
+    onnx_sha256 = file_sha256(onnx_path) if onnx_path is not None and onnx_path.is_file() else None
+    return {"backend": backend, "precision": precision, "onnx": str(onnx_path) if onnx_path else None,
+            "onnx_sha256": onnx_sha256}
+
+
 def make_record(tracker_name: str, parameter_name: str, params: Any, datasets: list[str] | None = None,
-                epoch: int | None = None) -> dict:
+                epoch: int | None = None, device: Any = None) -> dict:
     """A provenance entry for one run of a tracker configuration.
 
     Args:
         tracker_name: the tracker (e.g. 'ostrack').
         parameter_name: the parameter (config) name as the results folder names it.
-        params: the resolved test parameters (TrackerParams); ``params.checkpoint`` is hashed when it is a file.
+        params: the resolved test parameters (TrackerParams); ``params.checkpoint`` is hashed when it is a file,
+            and the backend choice (``backend``, ``precision``, ``onnx``) is recorded by :func:`runtime_settings`.
         datasets: dataset tags of the run.
         epoch: the checkpoint epoch of a sweep, if any.
+        device: where the network will run (resolves ``precision`` 'auto'; see :func:`runtime_settings`).
     """
     import torch  # only for its version; the evaluation runner has it loaded anyway
 
     plain = plain_parameters(params)
-    checkpoint = getattr(params, "checkpoint", None)
+    checkpoint = _get(params, "checkpoint", None)
     checkpoint_path = Path(checkpoint).resolve() if checkpoint else None
     is_file = checkpoint_path is not None and checkpoint_path.is_file()
     return {
@@ -145,6 +187,7 @@ def make_record(tracker_name: str, parameter_name: str, params: Any, datasets: l
         "checkpoint": str(checkpoint_path) if checkpoint_path else None,
         "checkpoint_sha256": file_sha256(checkpoint_path) if is_file else None,
         "epoch": epoch,
+        **runtime_settings(params, device),
         "framework_version": framework_version(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
@@ -156,9 +199,25 @@ def make_record(tracker_name: str, parameter_name: str, params: Any, datasets: l
     }
 
 
+def _config_sha256(record: dict) -> str | None:
+    """The record's config hash; recomputed without the keys that are not part of it when its parameters hold any
+    (a record of a development version that hashed the backend choice with the config)."""
+    plain = record.get("parameters")
+    if isinstance(plain, dict) and any(k in plain for k in _NOT_IDENTITY):
+        return config_digest({k: v for k, v in plain.items() if k not in _NOT_IDENTITY})
+    return record.get("config_sha256")
+
+
+def _runtime(record: dict, key: str) -> Any:
+    """A backend field of a record; absent (older versions): PyTorch in fp32."""
+    value = record.get(key)
+    return _RUNTIME_DEFAULTS[key] if value is None else value
+
+
 def identity(record: dict) -> tuple:
-    """What must agree between runs sharing a results folder."""
-    return tuple(record.get(k) for k in _IDENTITY_KEYS)
+    """What must agree between runs sharing a results folder (a record without the backend fields: PyTorch, fp32)."""
+    return (record.get("tracker"), record.get("parameter"), _config_sha256(record), record.get("checkpoint_sha256"),
+            _runtime(record, "backend"), _runtime(record, "precision"), record.get("onnx_sha256"))
 
 
 def _flatten(tree: Any, prefix: str = "") -> dict:
@@ -181,8 +240,18 @@ def _describe_difference(old: dict, new: dict) -> str:
             epoch = f", epoch {r['epoch']}" if r.get("epoch") is not None else ""
             return f"{r.get('checkpoint')} (sha256 {digest[:12] if digest else 'none'}{epoch})"
         parts.append(f"checkpoint {show(old)} there, {show(new)} now")
-    if old.get("config_sha256") != new.get("config_sha256"):
-        a, b = _flatten(old.get("parameters") or {}), _flatten(new.get("parameters") or {})
+    for key in ("backend", "precision"):
+        if _runtime(old, key) != _runtime(new, key):
+            parts.append(f"{key} {_runtime(old, key)!r} there, {_runtime(new, key)!r} now")
+    if old.get("onnx_sha256") != new.get("onnx_sha256") and _runtime(old, "backend") == _runtime(new, "backend"):
+        def show_onnx(r: dict) -> str:
+            digest = r.get("onnx_sha256")
+            return f"{r.get('onnx')} (sha256 {digest[:12]})" if digest else "none"
+        parts.append(f"ONNX file {show_onnx(old)} there, {show_onnx(new)} now")
+    if _config_sha256(old) != _config_sha256(new):
+        def config_part(r: dict) -> dict:
+            return {k: v for k, v in (r.get("parameters") or {}).items() if k not in _NOT_IDENTITY}
+        a, b = _flatten(config_part(old)), _flatten(config_part(new))
         changed = [f"{k}: {a.get(k, '(absent)')!r} -> {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b))
                    if a.get(k, "(absent)") != b.get(k, "(absent)")]
         shown = "; ".join(changed[:6]) + (f"; and {len(changed) - 6} more" if len(changed) > 6 else "")

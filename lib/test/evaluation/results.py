@@ -32,7 +32,7 @@ from lib.utils.errors import OSTrackError
 __all__ = ["SUBFOLDER_DATASETS", "ResultFileError", "TrackerResults", "parameter_stem", "results_folder_name",
            "tracker_results_dir", "dataset_results_dir", "result_base", "box_file", "time_file", "write_results",
            "read_boxes", "read_times", "read_result_boxes", "read_result_times", "check_boxes", "results_exist",
-           "result_status", "result_files"]
+           "result_status", "result_files", "write_text_atomic", "format_times"]
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +258,9 @@ def result_status(base: Path, n_frames: int) -> tuple[str, str]:
     return "finished", ""
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name next to ``path``, then rename it: readers see the old file or the whole
+    new one, never a part. The temporary name (``.<name>.<pid>.<random>.tmp``) is never read as a result."""
     # a unique temporary name: concurrent runs (threads, processes, hosts on a shared disk) never share one
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -266,6 +268,11 @@ def _write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def format_times(times: SequenceType[float]) -> str:
+    """Per-frame seconds as the original writes them: ``%f``, one per line."""
+    return "".join(f"{t:f}\n" for t in times)
 
 
 def write_results(base: Path, boxes: SequenceType[SequenceType[float]], times: SequenceType[float]) -> None:
@@ -296,5 +303,5 @@ def write_results(base: Path, boxes: SequenceType[SequenceType[float]], times: S
     base.parent.mkdir(parents=True, exist_ok=True)
     # matches OSTrack: astype(int) truncates toward zero before writing (spec 8.6 item 37).
     rows = boxes.astype(int)
-    _write_atomic(time_file(base), "".join(f"{t:f}\n" for t in times))
-    _write_atomic(box_file(base), "".join("\t".join(str(v) for v in row) + "\n" for row in rows.tolist()))
+    write_text_atomic(time_file(base), format_times(times))
+    write_text_atomic(box_file(base), "".join("\t".join(str(v) for v in row) + "\n" for row in rows.tolist()))

@@ -20,7 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Sequence as SequenceType
+from typing import Callable, Sequence as SequenceType
 
 import torch
 from tqdm import tqdm
@@ -32,8 +32,8 @@ from lib.test.evaluation.tracker import Tracker
 from lib.utils.device import resolve_device
 from lib.utils.errors import OSTrackError
 
-__all__ = ["SequenceOutcome", "RunSummary", "worker_device", "run_sequence", "record_provenance",
-           "run_dataset"]
+__all__ = ["SequenceOutcome", "RunSummary", "SequenceRunner", "worker_device", "warn_unfinished", "failed_outcome",
+           "run_sequence", "record_provenance", "run_sequences", "run_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ class RunSummary:
         return "\n".join(lines)
 
 
+#: ``run_one(seq, tracker, debug, device=...) -> SequenceOutcome``: one sequence under one protocol
+SequenceRunner = Callable[..., SequenceOutcome]
+
+
 def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
     """The device of worker ``worker_index``: GPUs are dealt round-robin over min(num_gpus, visible GPUs).
 
@@ -92,6 +96,22 @@ def worker_device(device: str, worker_index: int, num_gpus: int) -> str:
     visible = torch.cuda.device_count()
     count = max(1, min(num_gpus, visible) if visible else num_gpus)
     return f"cuda:{worker_index % count}"
+
+
+def warn_unfinished(label: str, seq: Sequence, reason: object) -> None:
+    """Say that an existing result is not a finished one and the sequence runs again."""
+    logger.warning("%s on %s: the existing result is not a finished one (%s); running it again", label, seq.name,
+                   reason)
+
+
+def failed_outcome(seq: Sequence, label: str, err: BaseException, device: str) -> SequenceOutcome:
+    """Log the traceback of a failed sequence run and make its outcome (the summary shows the error's first line).
+
+    Call it from the ``except`` block that caught ``err``.
+    """
+    logger.error("tracker %s failed on sequence %s:\n%s", label, seq.name, traceback.format_exc())
+    message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return SequenceOutcome(seq.name, label, "failed", error=f"{type(err).__name__}: {message}", device=device)
 
 
 def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = "cpu") -> SequenceOutcome:
@@ -107,16 +127,13 @@ def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: str = 
         if status == "finished":
             return SequenceOutcome(seq.name, label, "skipped", device=device)
         if status == "invalid":
-            logger.warning("%s on %s: the existing result is not a finished one (%s); running it again", label,
-                           seq.name, reason)
+            warn_unfinished(label, seq, reason)
     try:
         output = tracker.run_sequence(seq, debug=debug, device=device)
     except Exception as err:  # noqa: BLE001 - reported in the summary; the other sequences go on
         if debug:
             raise
-        logger.error("tracker %s failed on sequence %s:\n%s", label, seq.name, traceback.format_exc())
-        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        return SequenceOutcome(seq.name, label, "failed", error=f"{type(err).__name__}: {message}", device=device)
+        return failed_outcome(seq, label, err, device)
     times = output["time"]
     outcome = SequenceOutcome(seq.name, label, "done", frames=len(times), seconds=float(sum(times)), device=device)
     logger.debug("%s on %s: FPS %.1f", label, seq.name, outcome.fps)
@@ -139,29 +156,44 @@ def _init_worker(counter, device: str, num_gpus: int, torch_threads: int) -> Non
     torch.set_num_threads(torch_threads)
 
 
-def _run_task(task: tuple[Sequence, Tracker, int]) -> SequenceOutcome:
-    seq, tracker, debug = task
-    return run_sequence(seq, tracker, debug, device=_WORKER_DEVICE)
+def _run_task(task: tuple[SequenceRunner, Sequence, Tracker, int]) -> SequenceOutcome:
+    run_one, seq, tracker, debug = task
+    return run_one(seq, tracker, debug, device=_WORKER_DEVICE)
 
 
-def record_provenance(tracker: Tracker, dataset: SequenceType[Sequence], overwrite: bool = False) -> None:
+def record_provenance(tracker: Tracker, dataset: SequenceType[Sequence], overwrite: bool = False,
+                      device: str | None = None) -> None:
     """Check a tracker's results folder against this run and record the run (see provenance.check_and_record).
 
     The parameters are resolved here, in the main process, before any work: a missing checkpoint or a bad config
-    is one error, and the checkpoint file the workers will load is hashed once.
+    is one error, and the checkpoint file (and, for ONNX Runtime, the ONNX file) the workers will load is hashed
+    once. The record names the backend and the resolved precision, so a run in another precision or backend is
+    refused like one of another checkpoint.
+
+    Args:
+        tracker: the evaluation tracker.
+        dataset: the sequences of the run.
+        overwrite: delete the folder's results instead of refusing another configuration.
+        device: where the network will run; resolves ``precision`` 'auto' when the parameters still hold it
+            (tracking/test.py resolves it itself). None: the default device.
     """
     params = tracker.get_parameters()
     record = make_record(tracker.name, tracker.results_dir.name, params, sorted({s.dataset for s in dataset}),
-                         epoch=getattr(tracker, "epoch", None))
+                         epoch=getattr(tracker, "epoch", None), device=device)
     check_and_record(tracker.results_dir, record, overwrite=overwrite)
 
 
-def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker], debug: int = 0, threads: int = 0,
-                num_gpus: int = 8, device: str | None = "auto", progress: bool = True,
-                overwrite: bool = False) -> RunSummary:
-    """Run every tracker on every sequence.
+def run_sequences(run_one: SequenceRunner, dataset: SequenceType[Sequence], trackers: SequenceType[Tracker],
+                  debug: int = 0, threads: int = 0, num_gpus: int = 8, device: str | None = "auto",
+                  progress: bool = True, overwrite: bool = False) -> RunSummary:
+    """Run ``run_one`` on every (sequence, tracker) pair, here or in worker processes, with a progress bar.
+
+    The one loop of every protocol: the one-pass runner passes :func:`run_sequence`, the VOT reset protocol its
+    ``run_vot_sequence``. Each tracker's results folder is checked against its provenance record first.
 
     Args:
+        run_one: ``run_one(seq, tracker, debug, device=...) -> SequenceOutcome``, a module-level function (worker
+            processes receive it by name); failures are outcomes, not exceptions (except in debug mode).
         dataset: the sequences.
         trackers: evaluation Trackers.
         debug: debug level (> 0 runs in this process, raises errors and writes nothing).
@@ -175,8 +207,8 @@ def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker]
     device = str(resolve_device(device))
     if not debug:
         for trk in trackers:
-            record_provenance(trk, dataset, overwrite)
-    tasks = [(seq, trk, debug) for seq, trk in product(dataset, trackers)]
+            record_provenance(trk, dataset, overwrite, device=device)
+    tasks = [(run_one, seq, trk, debug) for seq, trk in product(dataset, trackers)]
     summary = RunSummary()
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="seq", disable=not progress, dynamic_ncols=True)
@@ -190,8 +222,8 @@ def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker]
     try:
         if threads <= 0 or debug:
             local_device = device if device != "cuda" else "cuda:0"
-            for seq, trk, dbg in tasks:
-                record(run_sequence(seq, trk, dbg, device=local_device))
+            for run, seq, trk, dbg in tasks:
+                record(run(seq, trk, dbg, device=local_device))
         else:
             ctx = mp.get_context("spawn")
             counter = ctx.Value("i", 0)
@@ -204,3 +236,10 @@ def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker]
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def run_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker], debug: int = 0, threads: int = 0,
+                num_gpus: int = 8, device: str | None = "auto", progress: bool = True,
+                overwrite: bool = False) -> RunSummary:
+    """Run every tracker on every sequence once (one-pass evaluation; arguments as :func:`run_sequences`)."""
+    return run_sequences(run_sequence, dataset, trackers, debug, threads, num_gpus, device, progress, overwrite)

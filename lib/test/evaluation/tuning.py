@@ -24,15 +24,18 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Mapping, Sequence as SequenceType
 
 import yaml
 
 from lib.test.evaluation.data import Sequence
+from lib.test.evaluation.results import write_text_atomic
 from lib.test.evaluation.running import run_dataset
 from lib.test.evaluation.scoring import METRICS, score_result_files
 from lib.test.evaluation.tracker import Tracker
 from lib.utils.errors import ConfigError, OSTrackError
+from lib.utils.optional import import_optional
 
 __all__ = ["SearchDim", "parse_space_args", "read_space_file", "nested", "merge_overrides", "read_override_file",
            "write_override_file", "TuningSetup", "require_optuna", "run_study", "best_overrides"]
@@ -173,9 +176,7 @@ def write_override_file(path: str | Path, overrides: Mapping, comment: str = "")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "".join(f"# {line}\n" for line in comment.splitlines())
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + yaml.safe_dump(dict(overrides), sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, header + yaml.safe_dump(dict(overrides), sort_keys=False))
     return path
 
 
@@ -225,13 +226,9 @@ class TuningSetup:
                 self.tracker(overrides).get_parameters()
 
 
-def require_optuna():
-    try:
-        import optuna
-    except ImportError as err:
-        raise OSTrackError(f"tracking/tune.py needs optuna ({err}); install it with `pip install optuna` (it is in "
-                           f"requirements.txt).") from None
-    return optuna
+def require_optuna() -> ModuleType:
+    """The optuna module, or an OSTrackError saying how to install it."""
+    return import_optional("optuna", "tracking/tune.py", "optuna", "optuna")
 
 
 def run_study(setup: TuningSetup, trials: int, seed: int = 0, study_name: str = "tune") -> Any:

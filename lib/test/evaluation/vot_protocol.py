@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence as SequenceType
@@ -31,6 +30,7 @@ from typing import Sequence as SequenceType
 import numpy as np
 
 from lib.test.evaluation.data import Sequence
+from lib.test.evaluation.results import format_times, write_text_atomic
 from lib.test.evaluation.vot_region import (EMPTY, Polygon, Region, pysot_init_box, pysot_rect_polygon,
                                             rect_polygon, region_is_empty, region_overlap, region_to_box_minmax)
 from lib.utils.errors import OSTrackError
@@ -163,22 +163,13 @@ def format_trajectory(trajectory: SequenceType) -> str:
     return "".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_trajectory(results_dir: str | os.PathLike, benchmark: str, sequence: str, run: SupervisedRun) -> Path:
     """Write a run's time file, then its trajectory (last, atomically); returns the trajectory file."""
     folder = vot_result_dir(results_dir, benchmark, sequence)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / f"{sequence}_001_time.value", "".join(f"{t:f}\n" for t in run.times))
+    write_text_atomic(folder / f"{sequence}_001_time.value", format_times(run.times))
     path = folder / f"{sequence}_001.txt"
-    _write_atomic(path, format_trajectory(run.trajectory))
+    write_text_atomic(path, format_trajectory(run.trajectory))
     return path
 
 

@@ -13,23 +13,13 @@ results (``<results_dir>/<benchmark>/vot_workspace``), which can also run ``vot 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import os
 import shutil
-import time
-import traceback
-from itertools import product
 from pathlib import Path
 from typing import Sequence as SequenceType
 
-import torch
-from tqdm import tqdm
-
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.running import (RunSummary, SequenceOutcome, record_provenance,
-                                         worker_device)
+from lib.test.evaluation.running import (RunSummary, SequenceOutcome, failed_outcome, run_sequences, warn_unfinished)
 from lib.test.evaluation.tracker import FrameReadError, Tracker, read_frame
-from lib.utils.device import resolve_device
 from lib.test.evaluation.vot_protocol import (SequenceAR, VOTResultError, accuracy_robustness, read_trajectory,
                                               run_supervised, sequence_regions, summarize, trajectory_file,
                                               write_trajectory)
@@ -44,7 +34,6 @@ VOT_DATASETS = ("vot18", "vot20", "vot22")
 #: the EAO interval (shortest, longest sequence length) of a benchmark's official reset-based stack; others use
 #: VOT2018's
 EAO_INTERVALS = {"vot2016": (108, 371), "vot2017": (100, 356), "vot2018": (100, 356), "vot2019": (46, 291)}
-_WORKER_DEVICE = "cpu"
 
 
 def is_vot_dataset(name: str) -> bool:
@@ -65,8 +54,7 @@ def run_vot_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: st
             read_trajectory(path, len(seq.frames))
             return SequenceOutcome(seq.name, label, "skipped", device=device)
         except (VOTResultError, OSError, UnicodeDecodeError) as err:
-            logger.warning("%s on %s: the existing result is not a finished one (%s); running it again", label,
-                           seq.name, err)
+            warn_unfinished(label, seq, err)
     try:
         params = tracker.get_parameters()
         params.debug = debug
@@ -74,9 +62,7 @@ def run_vot_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: st
     except Exception as err:  # noqa: BLE001 - reported in the summary; the other sequences go on
         if debug:
             raise
-        logger.error("tracker %s failed on sequence %s:\n%s", label, seq.name, traceback.format_exc())
-        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        return SequenceOutcome(seq.name, label, "failed", error=f"{type(err).__name__}: {message}", device=device)
+        return failed_outcome(seq, label, err, device)
     logger.debug("%s on %s: %d failure(s)", label, seq.name, run.failures)
     if not debug:
         write_trajectory(tracker.results_dir, benchmark_of(seq), seq.name, run)
@@ -84,58 +70,16 @@ def run_vot_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, device: st
                            device=device)
 
 
-def _init_worker(counter, device: str, num_gpus: int, torch_threads: int) -> None:
-    global _WORKER_DEVICE
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    _WORKER_DEVICE = worker_device(device, index, num_gpus)
-    if _WORKER_DEVICE.startswith("cuda"):
-        torch.cuda.set_device(torch.device(_WORKER_DEVICE))
-    torch.set_num_threads(torch_threads)
-
-
-def _run_task(task: tuple[Sequence, Tracker, int]) -> SequenceOutcome:
-    seq, tracker, debug = task
-    return run_vot_sequence(seq, tracker, debug, device=_WORKER_DEVICE)
-
-
 def run_vot_dataset(dataset: SequenceType[Sequence], trackers: SequenceType[Tracker], debug: int = 0,
                     threads: int = 0, num_gpus: int = 8, device: str | None = "auto", progress: bool = True,
                     overwrite: bool = False) -> RunSummary:
     """Run every tracker on every sequence with the reset protocol (arguments as lib.test.evaluation.running's
-    ``run_dataset``; ``overwrite`` also deletes the trackers' earlier reset-protocol results)."""
-    device = str(resolve_device(device))
-    if not debug:
+    ``run_sequences``; ``overwrite`` also deletes the trackers' earlier reset-protocol results)."""
+    if overwrite and not debug:
         for trk in trackers:
-            if overwrite:
-                for benchmark in sorted({benchmark_of(s) for s in dataset}):
-                    shutil.rmtree(Path(trk.results_dir) / benchmark / "baseline", ignore_errors=True)
-            record_provenance(trk, dataset, overwrite)
-    tasks = [(seq, trk, debug) for seq, trk in product(dataset, trackers)]
-    summary = RunSummary()
-    start = time.perf_counter()
-    bar = tqdm(total=len(tasks), unit="seq", disable=not progress, dynamic_ncols=True)
-    try:
-        if threads <= 0 or debug:
-            local = device if device != "cuda" else "cuda:0"
-            outcomes = (run_vot_sequence(seq, trk, dbg, device=local) for seq, trk, dbg in tasks)
-            for outcome in outcomes:
-                summary.outcomes.append(outcome)
-                bar.update(1)
-        else:
-            ctx = mp.get_context("spawn")
-            counter = ctx.Value("i", 0)
-            torch_threads = max(1, (os.cpu_count() or 1) // threads) if device == "cpu" else 1
-            with ctx.Pool(threads, initializer=_init_worker,
-                          initargs=(counter, device, num_gpus, torch_threads)) as pool:
-                for outcome in pool.imap_unordered(_run_task, tasks, chunksize=1):
-                    summary.outcomes.append(outcome)
-                    bar.update(1)
-    finally:
-        bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
+            for benchmark in sorted({benchmark_of(s) for s in dataset}):
+                shutil.rmtree(Path(trk.results_dir) / benchmark / "baseline", ignore_errors=True)
+    return run_sequences(run_vot_sequence, dataset, trackers, debug, threads, num_gpus, device, progress, overwrite)
 
 
 def _image_size(seq: Sequence) -> tuple[int, int] | None:

@@ -72,7 +72,7 @@ def crop_patch(image: np.ndarray, center: Sequence[float], original_sz: int, avg
 
 def get_subwindow(image: np.ndarray, center: Sequence[float], model_sz: int, original_sz: int,
                   avg_chans: np.ndarray, device: str | torch.device = "cpu",
-                  reverse_channels: bool = False) -> torch.Tensor:
+                  reverse_channels: bool = False, out: torch.Tensor | None = None) -> torch.Tensor:
     """Crop, pad and resize the search or template region: a float32 (1, C, model_sz, model_sz) tensor.
 
     Args:
@@ -84,9 +84,11 @@ def get_subwindow(image: np.ndarray, center: Sequence[float], model_sz: int, ori
         device: where the tensor goes.
         reverse_channels: reverse the channel order on the way (an RGB frame gives the BGR tensor PySOT's networks
             expect); the resize treats channels independently, so this equals converting the frame first.
+        out: a (1, C, model_sz, model_sz) float32 buffer on ``device`` to write into (the tracker reuses one for
+            every search crop); by default a new tensor. The same values either way (uint8 -> float32 is exact).
 
     Returns:
-        (1, C, model_sz, model_sz) float32 raw pixel values (no normalisation, as PySOT).
+        (1, C, model_sz, model_sz) float32 raw pixel values (no normalisation, as PySOT); ``out`` when given.
     """
     original_sz = int(original_sz)
     if original_sz < 1:
@@ -98,6 +100,12 @@ def get_subwindow(image: np.ndarray, center: Sequence[float], model_sz: int, ori
     chw = patch.transpose(2, 0, 1)  # (C, S, S) view
     if reverse_channels:
         chw = chw[::-1]
+    if out is not None and out.device.type == "cpu":
+        # one pass: the interleaved uint8 pixels converted straight into the planar float32 buffer, no temporaries
+        np.copyto(out.numpy()[0], chw)
+        return out
     # one uint8 copy into a contiguous layout; the float conversion happens on the device
     chw = torch.from_numpy(np.ascontiguousarray(chw)).to(device)
+    if out is not None:
+        return out.copy_(chw.unsqueeze(0))
     return chw.to(torch.float32).unsqueeze(0)  # (1, C, S, S)

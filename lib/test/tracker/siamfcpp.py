@@ -86,9 +86,24 @@ def get_crop(image: np.ndarray, pos: np.ndarray, size: np.ndarray, z_size: int, 
     return patch, scale
 
 
-def _to_tensor(patch: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(H, W, 3) uint8 -> (1, 3, H, W) float32 0..255 (the network normalises per backbone itself)."""
-    return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).to(device).float().unsqueeze(0)
+def _to_tensor(patch: np.ndarray, device: torch.device, out: torch.Tensor | None = None) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float32 0..255 (the network normalises per backbone itself).
+
+    Args:
+        patch: the crop; any strides (the tracker passes a channel-reversed view).
+        device: where the tensor goes.
+        out: a (1, 3, H, W) float32 buffer on ``device`` to write into (the tracker reuses one for every search
+            crop); by default a new tensor. The same values either way (uint8 -> float32 is exact).
+    """
+    chw = patch.transpose(2, 0, 1)  # (3, H, W) view
+    if out is None:
+        return torch.from_numpy(np.ascontiguousarray(chw)).to(device).float().unsqueeze(0)
+    if out.device.type == "cpu":
+        # one pass: the interleaved uint8 pixels converted straight into the planar float32 buffer, no temporaries
+        np.copyto(out.numpy()[0], chw)
+    else:
+        out[0].copy_(torch.from_numpy(np.ascontiguousarray(chw)).to(out.device))  # only uint8 crosses to the device
+    return out
 
 
 _NETWORK_CACHE: dict[tuple, nn.Module] = {}
@@ -174,6 +189,8 @@ class SiamFCppTracker(BaseTracker):
             raise ConfigError(f"SiamFCppTracker: x_size {self.x_size}, z_size {self.z_size}, total_stride "
                               f"{hps['total_stride']} and num_conv3x3 {hps['num_conv3x3']} leave no score map.")
         self.window = make_window(self.score_size, hps["windowing"])
+        # the window's share of the windowed score, the same every frame (the same float64 products as per frame)
+        self._window_term = self.window * self.window_influence
         self.backend = create_backend(params, SIAMFCPP_CALLS, self.device, network,
                                       lambda: load_siamfcpp_network(params, self.device))
         self.network = self.backend.network  # None with ONNX Runtime
@@ -181,6 +198,8 @@ class SiamFCppTracker(BaseTracker):
         self.avg_chans: np.ndarray | None = None
         self.image_hw: tuple[int, int] = (0, 0)
         self.last: dict[str, Any] = {}
+        # the search crop's network input, reused every frame: no per-frame float32 allocation
+        self._search = torch.empty(1, 3, self.x_size, self.x_size, device=self.device)
 
     @torch.no_grad()
     def initialize(self, image: np.ndarray, info: dict) -> None:
@@ -202,7 +221,7 @@ class SiamFCppTracker(BaseTracker):
             raise RuntimeError("SiamFCppTracker.track called before initialize")
         pos, size = self.state
         x_patch, scale_x = self._crop_bgr(image, pos, size, self.x_size)
-        score, box = self.backend.track(_to_tensor(x_patch, self.device))  # float32
+        score, box = self.backend.track(_to_tensor(x_patch, self.device, out=self._search))  # float32
         score = score[0, :, 0].cpu().numpy()  # (S*S,) float32
         box = box[0].cpu().numpy()  # (S*S, 4) xyxy in crop pixels
         if score.shape[0] != self.window.shape[0]:
@@ -243,7 +262,7 @@ class SiamFCppTracker(BaseTracker):
         r_c = _change((prev_size_in_crop[0] / prev_size_in_crop[1]) / (box[:, 2] / box[:, 3]))
         penalty = np.exp(-(r_c * s_c - 1) * self.penalty_k)
         pscore = penalty * score
-        pscore = pscore * (1 - self.window_influence) + self.window * self.window_influence
+        pscore = pscore * (1 - self.window_influence) + self._window_term
         return int(np.argmax(pscore)), penalty, pscore  # argmax: the first maximum (quirk Q22)
 
     def _update(self, box_xyxy: np.ndarray, penalised_score: float, pos: np.ndarray, size: np.ndarray,

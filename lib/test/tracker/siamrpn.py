@@ -254,6 +254,9 @@ class PySOTTracker(BaseTracker):
         self.size = (0.0, 0.0)  # (w, h)
         self.channel_average: np.ndarray | None = None  # (3,) in the frame's (RGB) order
         self.last_crop: CropArgs | None = None
+        # search side -> the network input of the search crop, reused every frame (no per-frame float32 allocation;
+        # the long-term tracker has a second side)
+        self._search_buffers: dict[int, torch.Tensor] = {}
 
     # -- what a family defines -------------------------------------------------------------------------------
     def _read_grid_config(self, cfg: Any) -> None:
@@ -280,11 +283,18 @@ class PySOTTracker(BaseTracker):
             self._grids[instance_size] = (size, *self._grid(size))
         return self._grids[instance_size]
 
-    def _crop(self, image: np.ndarray, model_sz: int, original_sz: int) -> torch.Tensor:
+    def _crop(self, image: np.ndarray, model_sz: int, original_sz: int, search: bool = False) -> torch.Tensor:
+        """The crop as the network's (1, 3, model_sz, model_sz) float32 BGR input; a search crop is written into the
+        tracker's buffer for its side (the template crop is a new tensor: the network may keep it)."""
         self.last_crop = CropArgs(self.center_pos[0], self.center_pos[1], model_sz, original_sz)
+        out = None
+        if search:
+            out = self._search_buffers.get(model_sz)
+            if out is None:
+                out = self._search_buffers[model_sz] = torch.empty(1, 3, model_sz, model_sz, device=self.device)
         # the runner gives RGB frames; PySOT's networks take BGR
         return get_subwindow(image, self.center_pos, model_sz, original_sz, self.channel_average,
-                             device=self.device, reverse_channels=True)
+                             device=self.device, reverse_channels=True, out=out)
 
     def _context_side(self) -> float:
         """sqrt(w_z * h_z): the side of the square context region around the current size."""
@@ -317,7 +327,7 @@ class PySOTTracker(BaseTracker):
         s_z = self._context_side()
         scale_z = self.exemplar_size / s_z
         s_x = s_z * (instance_size / self.exemplar_size)
-        cls, loc = self.backend.track(self._crop(image, instance_size, round(s_x)))  # float32
+        cls, loc = self.backend.track(self._crop(image, instance_size, round(s_x), search=True))  # float32
         if tuple(cls.shape[-2:]) != (score_size, score_size):
             raise ConfigError(
                 f"the {self.family} network's score map is {tuple(cls.shape[-2:])} but the tracker config "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.utils.annotations import format_line_numbers, frame_lines, parse_box_lines, split_values
 from lib.utils.errors import OSTrackError
 
 __all__ = ["TextFileError", "load_text", "load_boxes", "load_ground_truth", "load_text_values", "load_values",
@@ -40,7 +41,7 @@ def _read(path: str | os.PathLike) -> str:
 def _strict_parse(path, lines: list[str]) -> np.ndarray:
     rows = []
     for number, line in enumerate(lines, 1):
-        tokens = line.replace(",", " ").replace("\t", " ").split()
+        tokens = split_values(line)
         try:
             rows.append([float(t) for t in tokens])
         except ValueError:
@@ -64,7 +65,7 @@ def load_text(path: str | os.PathLike, dtype=np.float64) -> np.ndarray:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         return np.zeros((0, 0), dtype=dtype)
-    ncols = len(lines[0].replace(",", " ").replace("\t", " ").split())
+    ncols = len(split_values(lines[0]))
     flat_text = " ".join(lines).replace(",", " ").replace("\t", " ")
     try:
         with warnings.catch_warnings():
@@ -100,9 +101,7 @@ def load_ground_truth(path: str | os.PathLike) -> np.ndarray:
     Raises:
         TextFileError: the file is missing, not text, or holds no line with four numbers.
     """
-    lines = _read(path).splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
+    lines = frame_lines(_read(path))
     if not lines:
         return np.zeros((0, 4), dtype=np.float64)
     flat = " ".join(lines).replace(",", " ").replace("\t", " ")
@@ -113,23 +112,14 @@ def load_ground_truth(path: str | os.PathLike) -> np.ndarray:
             # a row count match can still hide a 3-value line next to a 5-value line: check the rows
             if all(len(line.replace(",", " ").replace("\t", " ").split()) == 4 for line in lines):
                 return boxes
-    boxes = np.full((len(lines), 4), np.nan)
-    bad = []
-    for k, line in enumerate(lines):
-        tokens = line.replace(",", " ").replace("\t", " ").split()
-        try:
-            if len(tokens) != 4:
-                raise ValueError
-            boxes[k] = [float(t) for t in tokens]
-        except ValueError:
-            bad.append(k + 1)
+    boxes, bad = parse_box_lines(lines)
     if len(bad) == len(lines):
         raise TextFileError(f"{path}: no line holds four numbers x, y, w, h; expected one box per line (one line "
                             f"per frame, separated by commas, tabs or spaces).")
     if bad:
-        shown = ", ".join(map(str, bad[:5])) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
         logger.warning("%s: %d line(s) are empty or do not hold four numbers x, y, w, h (line %s); those frames "
-                       "have no ground truth (NaN) and later boxes keep their frames.", path, len(bad), shown)
+                       "have no ground truth (NaN) and later boxes keep their frames.", path, len(bad),
+                       format_line_numbers(bad))
     return boxes
 
 

@@ -22,6 +22,7 @@ import argparse
 import logging
 import os
 import sys
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from lib.test.evaluation.tracker import Tracker
 from lib.utils.image import read_image
 from lib.test.evaluation.vot_region import Mask, Polygon, pysot_init_box, region_to_box_minmax
 from lib.utils.errors import OSTrackError
+from lib.utils.optional import import_optional
 
 __all__ = ["TraxUnavailableError", "require_trax", "region_to_box", "TraxTrackerServer", "serve", "main"]
 
@@ -40,15 +42,11 @@ class TraxUnavailableError(OSTrackError):
     """The vot-trax package is not installed."""
 
 
-def require_trax():
-    """The ``trax`` module of vot-trax, or a TraxUnavailableError saying how to install it."""
-    try:
-        import trax
-        import trax.server  # noqa: F401 - the Server class lives here
-    except ImportError as err:
-        raise TraxUnavailableError(f"the VOT integration needs the package vot-trax ({err}); install it with "
-                                   f"`pip install vot-trax` (it is in requirements.txt).") from None
-    return trax
+def require_trax() -> ModuleType:
+    """The ``trax`` module of vot-trax (with ``trax.server``, where the Server class lives), or a
+    TraxUnavailableError saying how to install it."""
+    return import_optional("trax", "the VOT integration", "the package vot-trax", "vot-trax", TraxUnavailableError,
+                           submodules=("trax.server",))
 
 
 def region_to_box(region: Any) -> list[float]:

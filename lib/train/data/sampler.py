@@ -25,10 +25,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch.utils.data
 
-from lib.utils.image import CorruptImageError
 from lib.train.data.loader import new_batch_tensor
 from lib.utils.crop import box_is_valid
-from lib.train.data.skips import SampleSkip, SkipCounter, summarize_skips
+from lib.train.data.skips import SampleSkip, SkipCounter, draw_with_retries, load_errors_as_skips
 from lib.train.dataset.base_video_dataset import AnnotationError
 from lib.utils.errors import ConfigError, OSTrackError
 
@@ -120,7 +119,6 @@ class TrackingSampler(torch.utils.data.Dataset):
         self.batch_stack_dim = 1  # set by LTRLoader to its stack_dim
         self._unusable: list[set[int]] = [set() for _ in self.datasets]
         self._usable: list[set[int]] = [set() for _ in self.datasets]
-        self._logged_errors: set[str] = set()
         if check_datasets:
             for dataset, weight in zip(self.datasets, self.p_datasets):
                 if weight > 0:
@@ -155,29 +153,14 @@ class TrackingSampler(torch.utils.data.Dataset):
 
     def _sample(self, index: int, out: dict | None = None) -> dict:
         rng = self.sample_rng(index)
-        for _ in range(self.max_attempts):
-            try:
-                sample = self._draw(rng, out)
-            except SampleSkip as skip:
-                self.skips.add(skip.reason)
-                logger.debug("skipped a draw (%s): %s", skip.reason, skip)
-                continue
-            except OSTrackError:
-                raise
-            except Exception as err:  # an unexpected failure must not kill the worker: count it, log it once
-                self.skips.add("error")
-                key = type(err).__name__
-                if key not in self._logged_errors:
-                    self._logged_errors.add(key)
-                    logger.warning("a sample draw failed with %s (counted as 'error'; logged once per type)", key,
-                                   exc_info=True)
-                continue
-            sample["skipped"] = self.skips.take()
-            return sample
-        raise SamplingError(
-            f"no valid sample after {self.max_attempts} draws ({summarize_skips(self.skips.counts)}). The training "
-            f"data of {', '.join(f'{d.get_name()} ({d.root})' for d in self.datasets)} is mostly unusable "
-            f"(missing or corrupt frames, bad boxes); check the dataset paths and files.")
+        return draw_with_retries(lambda attempt: self._draw(rng, out), self.max_attempts, self.skips, logger,
+                                 give_up=self._sampling_error)
+
+    def _sampling_error(self, skipped: str) -> SamplingError:
+        roots = ", ".join(f"{d.get_name()} ({d.root})" for d in self.datasets)
+        return SamplingError(
+            f"no valid sample after {self.max_attempts} draws ({skipped}). The training data of {roots} is mostly "
+            f"unusable (missing or corrupt frames, bad boxes); check the dataset paths and files.")
 
     def _check_usable(self, dataset) -> None:
         """Raise NoUsableSequenceError unless some sequence of the dataset can qualify."""
@@ -283,14 +266,8 @@ class TrackingSampler(torch.utils.data.Dataset):
             template_ids, search_ids = self._frame_ids(np.asarray(info["visible"]), rng)
         else:
             template_ids, search_ids = [1] * self.num_template_frames, [1] * self.num_search_frames
-        try:
+        with load_errors_as_skips():
             frames, annos, meta = dataset.get_frames(seq_id, template_ids + search_ids, info)
-        except FileNotFoundError as err:
-            raise SampleSkip("missing_image", str(err)) from None
-        except CorruptImageError as err:
-            raise SampleSkip("corrupt_image", str(err)) from None
-        except AnnotationError as err:
-            raise SampleSkip("bad_box", str(err)) from None
         boxes = annos["bbox"]
         if not all(box_is_valid(b) for b in boxes):
             raise SampleSkip("bad_box", f"{dataset.get_name()} sequence {seq_id}: invalid box")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from lib.train.dataset.storage import Storage
+from lib.utils.annotations import format_line_numbers, frame_lines, parse_box_lines
 from lib.utils.errors import DatasetNotFoundError, OSTrackError
 
 __all__ = ["BaseVideoDataset", "EmptyDatasetError", "AnnotationError", "DatasetFileError", "read_json",
@@ -68,26 +69,15 @@ def parse_boxes(text: str, name: str = "<annotation>") -> np.ndarray:
     Raises:
         AnnotationError: the file holds no line with four numbers (empty, binary or another format).
     """
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    boxes = np.full((len(lines), 4), np.nan, dtype=np.float32)
-    bad: list[int] = []
-    for k, line in enumerate(lines):
-        tokens = line.replace(",", " ").replace("\t", " ").replace(";", " ").split()
-        try:
-            if len(tokens) != 4:
-                raise ValueError
-            boxes[k] = [float(t) for t in tokens]
-        except ValueError:
-            bad.append(k + 1)
+    lines = frame_lines(text)
+    boxes, bad = parse_box_lines(lines, dtype=np.float32, separators=",\t;")
     if len(bad) == len(lines):
         what = "is empty" if not lines else "has no line with four numbers"
         raise AnnotationError(f"{name} {what}; expected one box x,y,w,h per line (one line per frame).")
     if bad:
-        shown = ", ".join(map(str, bad[:5])) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
         logger.warning("%s: %d line(s) are empty or do not hold four numbers x,y,w,h (line %s); those frames "
-                       "count as having no box (invalid), later boxes keep their frames.", name, len(bad), shown)
+                       "count as having no box (invalid), later boxes keep their frames.", name, len(bad),
+                       format_line_numbers(bad))
     return boxes
 
 
@@ -100,9 +90,7 @@ def parse_labels(text: str, name: str = "<labels>", missing: int = -1) -> np.nda
     Raises:
         AnnotationError: a single-line file holds something other than numbers.
     """
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
+    lines = frame_lines(text)
     if len(lines) <= 1:
         values = text.replace(",", " ").split()
         try:

@@ -37,9 +37,9 @@ from lib.train.data.loader import new_batch_tensor
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamese.augmentation import Augmentation
 from lib.train.data.siamese.crop import box_in_context_crop
-from lib.train.data.skips import SampleSkip, SkipCounter, summarize_skips
+from lib.train.data.skips import SampleSkip, SkipCounter, draw_with_retries
 from lib.train.dataset.base_video_dataset import AnnotationError
-from lib.utils.errors import ConfigError, OSTrackError
+from lib.utils.errors import ConfigError
 
 __all__ = ["VideoSource", "SubDatasetSpec", "SubDataset", "SiamesePairDataset", "TargetFn"]
 
@@ -210,7 +210,6 @@ class SiamesePairDataset(torch.utils.data.Dataset):
         self.skips = SkipCounter()
         self.batch_stack_dim = 0  # set by LTRLoader to its stack_dim
         self._passes: dict[int, np.ndarray] = {}
-        self._logged_errors: set[str] = set()
 
     def __len__(self) -> int:
         return self.num
@@ -259,43 +258,21 @@ class SiamesePairDataset(torch.utils.data.Dataset):
     def _sample(self, index: int, out: dict | None = None) -> dict:
         s, video = self.video_of(index)
         rng = self.sample_rng(index)
-        for attempt in range(self.max_attempts):
-            if attempt:
-                video = rng.randint(self.subsets[s].num)  # the pick failed: a random video of the same dataset
-            try:
-                sample = self._draw(rng, s, video, out)
-            except SampleSkip as skip:
-                self._skip(skip.reason, skip)
-                continue
-            except OSTrackError:
-                raise
-            except FileNotFoundError as err:
-                self._skip("missing_image", err)
-                continue
-            except CorruptImageError as err:
-                self._skip("corrupt_image", err)
-                continue
-            except AnnotationError as err:
-                self._skip("bad_box", err)
-                continue
-            except Exception as err:  # an unexpected failure must not kill the worker: count it, log it once
-                self._skip("error", err)
-                key = type(err).__name__
-                if key not in self._logged_errors:
-                    self._logged_errors.add(key)
-                    logger.warning("a Siamese pair draw failed with %s (counted as 'error'; logged once per type)",
-                                   key, exc_info=True)
-                continue
-            sample["skipped"] = self.skips.take()
-            return sample
-        raise SamplingError(
-            f"no valid Siamese training pair after {self.max_attempts} draws for sample {index} "
-            f"({summarize_skips(self.skips.counts)}); the data of {self.subsets[s].source.describe()} is mostly "
-            f"unusable (missing or corrupt frames, bad boxes). Check the dataset paths and files.")
 
-    def _skip(self, reason: str, err: Exception) -> None:
-        self.skips.add(reason)
-        logger.debug("skipped a draw (%s): %s", reason, err)
+        def draw(attempt: int) -> dict:
+            # the pick failed: each retry draws a random video of the same dataset
+            return self._draw(rng, s, rng.randint(self.subsets[s].num) if attempt else video, out)
+
+        def give_up(skipped: str) -> SamplingError:
+            return SamplingError(
+                f"no valid Siamese training pair after {self.max_attempts} draws for sample {index} ({skipped}); "
+                f"the data of {self.subsets[s].source.describe()} is mostly unusable (missing or corrupt frames, bad "
+                f"boxes). Check the dataset paths and files.")
+
+        # frames and annotations are read inside the draw, so their load errors are counted here
+        return draw_with_retries(draw, self.max_attempts, self.skips, logger, give_up,
+                                 counted=(FileNotFoundError, CorruptImageError, AnnotationError),
+                                 what="a Siamese pair draw", debug_errors=True)
 
     def _draw(self, rng: np.random.RandomState, s: int, video: int, out: dict | None) -> dict:
         # matches PySOT: GRAY and NEG draw a number only when non-zero, gray first (quirk 21)

@@ -35,9 +35,9 @@ from lib.utils.image import CorruptImageError
 from lib.train.data.sampler import NoUsableSequenceError, SamplingError
 from lib.train.data.siamfcpp.pair_filter import TrackPairFilter
 from lib.utils.subwindow import xywh2xyxy
-from lib.train.data.skips import SampleSkip, SkipCounter, summarize_skips
+from lib.train.data.skips import SampleSkip, SkipCounter, draw_with_retries, load_errors_as_skips
 from lib.train.dataset.base_video_dataset import AnnotationError
-from lib.utils.errors import ConfigError, OSTrackError
+from lib.utils.errors import ConfigError
 
 __all__ = ["TrackPairSampler", "sample_rng"]
 
@@ -105,7 +105,6 @@ class TrackPairSampler(torch.utils.data.Dataset):
         self.epoch = 0
         self.max_attempts = int(max_attempts)
         self.skips = SkipCounter()
-        self._logged_errors: set[str] = set()
         if check_datasets:
             for dataset, weight in zip(self.datasets, self.ratios):
                 if weight > 0:
@@ -126,40 +125,25 @@ class TrackPairSampler(torch.utils.data.Dataset):
         rng = self.sample_rng(index)
         # matches video_analyst: the pair type is drawn once and kept over retries
         is_negative = bool(rng.rand() < self.negative_pair_ratio)
-        for _ in range(self.max_attempts):
-            try:
-                data1, data2 = self._negative_pair(rng) if is_negative else self._positive_pair(rng)
-                sample = self.processing({"data1": data1, "data2": data2, "is_negative_pair": is_negative}, rng)
-            except SampleSkip as skip:
-                self.skips.add(skip.reason)
-                logger.debug("skipped a draw (%s): %s", skip.reason, skip)
-                continue
-            except OSTrackError:
-                raise
-            except Exception as err:  # an unexpected failure must not kill the worker: count it, log it once
-                self.skips.add("error")
-                if type(err).__name__ not in self._logged_errors:
-                    self._logged_errors.add(type(err).__name__)
-                    logger.warning("a sample draw failed with %s (counted as 'error'; logged once per type)",
-                                   type(err).__name__, exc_info=True)
-                continue
-            sample["skipped"] = self.skips.take()
-            return sample
-        raise SamplingError(
-            f"TrackPairSampler: no valid sample after {self.max_attempts} draws ({summarize_skips(self.skips.counts)})."
-            f" The training data is mostly unusable (missing or corrupt frames, boxes rejected by the filter); check "
-            f"the dataset paths and files.")
+
+        def draw(attempt: int) -> dict:
+            data1, data2 = self._negative_pair(rng) if is_negative else self._positive_pair(rng)
+            return self.processing({"data1": data1, "data2": data2, "is_negative_pair": is_negative}, rng)
+
+        return draw_with_retries(draw, self.max_attempts, self.skips, logger, give_up=self._sampling_error)
+
+    def _sampling_error(self, skipped: str) -> SamplingError:
+        return SamplingError(
+            f"TrackPairSampler: no valid sample after {self.max_attempts} draws ({skipped}). The training data is "
+            f"mostly unusable (missing or corrupt frames, boxes rejected by the filter); check the dataset paths and "
+            f"files.")
 
     def _pick_sequence(self, rng: np.random.RandomState) -> tuple[int, int, dict]:
         d_index = int(rng.choice(len(self.datasets), p=self.ratios))
         dataset = self.datasets[d_index]
         seq_id = int(rng.choice(dataset.get_num_sequences()))
-        try:
+        with load_errors_as_skips(AnnotationError, FileNotFoundError):
             info = dataset.get_sequence_info(seq_id)
-        except AnnotationError as err:
-            raise SampleSkip("bad_box", str(err)) from None
-        except FileNotFoundError as err:
-            raise SampleSkip("missing_image", str(err)) from None
         return d_index, seq_id, info
 
     def _boxes(self, info: dict, frame_ids: Sequence[int]) -> list[np.ndarray]:
@@ -173,12 +157,8 @@ class TrackPairSampler(torch.utils.data.Dataset):
     def _load(self, d_index: int, seq_id: int, info: dict, frame_ids: Sequence[int]) -> list[dict]:
         dataset = self.datasets[d_index]
         boxes = self._boxes(info, frame_ids)
-        try:
+        with load_errors_as_skips(FileNotFoundError, CorruptImageError):
             frames, _, _ = dataset.get_frames(seq_id, list(frame_ids), info)
-        except FileNotFoundError as err:
-            raise SampleSkip("missing_image", str(err)) from None
-        except CorruptImageError as err:
-            raise SampleSkip("corrupt_image", str(err)) from None
         # RGB -> BGR as a view: the crop reads it directly, no full-frame copy
         out = [{"image": frame[..., ::-1], "anno": box} for frame, box in zip(frames, boxes)]
         if self.pair_filter is not None and self.pair_filter.check_area:
