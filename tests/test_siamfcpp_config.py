@@ -12,7 +12,7 @@ import torch
 from lib.config.siamfcpp import SCHEMA, get_defaults, list_configs, load_config
 from lib.config.siamfcpp import validation
 from lib.models.siamfcpp import BACKBONES as BACKBONE_REGISTRY, HEADS, LOSSES
-from lib.test.evaluation.tuning import nested
+from lib.utils.opts import nested
 from lib.utils.errors import ConfigError
 from tests.siamese_reference import load_reference
 from tests.siamfcpp_reference import BACKBONES, load_siamfcpp_reference

@@ -10,7 +10,8 @@ import yaml
 from lib.test.evaluation.datasets import get_dataset
 from lib.test.evaluation.scoring import score_result_files
 from lib.test.evaluation.tracker import Tracker
-from lib.test.evaluation.tuning import (SearchDim, merge_overrides, nested, read_override_file, read_space_file,
+from lib.utils.opts import nested
+from lib.test.evaluation.tuning import (SearchDim, merge_overrides, read_override_file, read_space_file,
                                         write_override_file)
 from lib.utils.environment import env_settings
 from lib.utils.errors import ConfigError

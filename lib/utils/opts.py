@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import yaml
 
 from lib.utils.errors import ConfigError
 
-__all__ = ["parse_opts", "parse_value"]
+__all__ = ["parse_opts", "parse_value", "nested"]
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # PyYAML follows YAML 1.1, where a float needs a dot: "1e-4" would stay a string and fail the type check
@@ -64,7 +64,7 @@ def parse_opts(opts: Sequence[str] | str | None, flag: str = "--opts") -> dict:
     if len(words) % 2:
         raise ConfigError(f"{flag} takes KEY VALUE pairs, but got {len(words)} words ({' '.join(words)}); "
                           f"the last key {words[-1]!r} has no value. Example: {flag} TRAIN.EPOCH 2 TEST.EPOCH 3.")
-    result: dict = {}
+    flat: dict[str, Any] = {}
     seen: set[str] = set()
     for key, text in zip(words[0::2], words[1::2]):
         if not _KEY.match(key):
@@ -77,9 +77,17 @@ def parse_opts(opts: Sequence[str] | str | None, flag: str = "--opts") -> dict:
             raise ConfigError(f"{flag}: keys {clash} and {key} overlap (one is a section of the other); set the "
                               f"single keys inside the section instead.")
         seen.add(key)
-        node = result
+        flat[key] = parse_value(key, text, flag)
+    return nested(flat)
+
+
+def nested(flat: Mapping[str, Any]) -> dict:
+    """``{'A.B': 1}`` -> ``{'A': {'B': 1}}``."""
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = parse_value(key, text, flag)
-    return result
+        node[leaf] = value
+    return out

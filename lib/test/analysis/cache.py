@@ -24,6 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from lib.utils.errors import OSTrackError
+from lib.utils.atomic import atomic_write_path
 
 __all__ = ["CACHE_VERSION", "CacheError", "cache_file", "file_signature", "fingerprint", "read_cache",
            "load_cached", "save_cache"]
@@ -144,6 +145,5 @@ def save_cache(path: Path, data: dict) -> None:
     except (TypeError, ValueError) as err:
         raise CacheError(f"the evaluation data cannot be cached as JSON: {err}.") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **{_META: np.array(meta)}, **arrays)
-    os.replace(tmp, path)
+    with atomic_write_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **{_META: np.array(meta)}, **arrays)

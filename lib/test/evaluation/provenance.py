@@ -27,7 +27,6 @@ import platform
 import re
 import socket
 import sys
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,6 +34,7 @@ import numpy as np
 
 from lib.test.evaluation.results import SUBFOLDER_DATASETS, result_files
 from lib.utils.errors import OSTrackError
+from lib.utils.atomic import write_text_atomic
 
 __all__ = ["RECORD_FILE", "RECORD_FORMAT", "ProvenanceError", "plain_parameters", "config_digest", "file_sha256",
            "framework_version", "runtime_settings", "make_record", "identity", "read_records", "check_and_record",
@@ -277,13 +277,7 @@ def read_records(results_dir: str | os.PathLike) -> list[dict]:
 
 
 def _write_records(results_dir: Path, runs: list[dict]) -> None:
-    path = results_dir / RECORD_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps({"format": RECORD_FORMAT, "runs": runs}, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(results_dir / RECORD_FILE, json.dumps({"format": RECORD_FORMAT, "runs": runs}, indent=1) + "\n")
 
 
 @contextlib.contextmanager

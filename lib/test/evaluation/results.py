@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import Sequence as SequenceType
@@ -28,6 +27,7 @@ from typing import Sequence as SequenceType
 import numpy as np
 
 from lib.utils.errors import OSTrackError
+from lib.utils.atomic import write_text_atomic
 
 __all__ = ["SUBFOLDER_DATASETS", "ResultFileError", "TrackerResults", "parameter_stem", "results_folder_name",
            "tracker_results_dir", "dataset_results_dir", "result_base", "box_file", "time_file", "write_results",
@@ -256,18 +256,6 @@ def result_status(base: Path, n_frames: int) -> tuple[str, str]:
     except (ResultFileError, OSError) as err:
         return "invalid", str(err)
     return "finished", ""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary name next to ``path``, then rename it: readers see the old file or the whole
-    new one, never a part. The temporary name (``.<name>.<pid>.<random>.tmp``) is never read as a result."""
-    # a unique temporary name: concurrent runs (threads, processes, hosts on a shared disk) never share one
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def format_times(times: SequenceType[float]) -> str:

@@ -30,14 +30,15 @@ from typing import Any, Mapping, Sequence as SequenceType
 import yaml
 
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.results import write_text_atomic
+from lib.utils.atomic import write_text_atomic
+from lib.utils.opts import nested
 from lib.test.evaluation.running import run_dataset
 from lib.test.evaluation.scoring import METRICS, score_result_files
 from lib.test.evaluation.tracker import Tracker
 from lib.utils.errors import ConfigError, OSTrackError
 from lib.utils.optional import import_optional
 
-__all__ = ["SearchDim", "parse_space_args", "read_space_file", "nested", "merge_overrides", "read_override_file",
+__all__ = ["SearchDim", "parse_space_args", "read_space_file", "merge_overrides", "read_override_file",
            "write_override_file", "TuningSetup", "require_optuna", "run_study", "best_overrides"]
 
 logger = logging.getLogger(__name__)
@@ -123,18 +124,6 @@ def read_space_file(path: str | Path) -> list[SearchDim]:
             raise ConfigError(f"{path}: the entry of {key} must be [low, high], {{low: ..., high: ..., step: ..., "
                               f"log: ...}} or {{choices: [...]}}; got {spec!r}.")
     return dims
-
-
-def nested(flat: Mapping[str, Any]) -> dict:
-    """``{'A.B': 1}`` -> ``{'A': {'B': 1}}``."""
-    out: dict = {}
-    for key, value in flat.items():
-        node = out
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def merge_overrides(base: Mapping, extra: Mapping) -> dict:

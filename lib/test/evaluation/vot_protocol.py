@@ -30,7 +30,8 @@ from typing import Sequence as SequenceType
 import numpy as np
 
 from lib.test.evaluation.data import Sequence
-from lib.test.evaluation.results import format_times, write_text_atomic
+from lib.test.evaluation.results import format_times
+from lib.utils.atomic import write_text_atomic
 from lib.test.evaluation.vot_region import (EMPTY, Polygon, Region, pysot_init_box, pysot_rect_polygon,
                                             rect_polygon, region_is_empty, region_overlap, region_to_box_minmax)
 from lib.utils.errors import OSTrackError

@@ -25,7 +25,6 @@ import math
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,6 +34,7 @@ import torch
 from lib.train.admin.multigpu import barrier, unwrap_model
 from lib.train.trainers.hooks import HookBase
 from lib.utils.errors import ConfigError
+from lib.utils.atomic import atomic_write_path, write_text_atomic
 
 __all__ = ["EvalSettings", "eval_settings", "EvalHook", "build_eval_hook", "HISTORY_FILE"]
 
@@ -92,12 +92,8 @@ def eval_settings(node: Mapping, where: str) -> EvalSettings | None:
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_write_path(target) as tmp:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class EvalHook(HookBase):
@@ -158,10 +154,9 @@ class EvalHook(HookBase):
         if saved and Path(saved).name.endswith(f"_ep{epoch:04d}.pth.tar") and Path(saved).is_file():
             return Path(saved), False
         path = self.directory / f"{self._prefix()}_eval.pth.tar"
-        tmp = path.with_name(f".{path.name}.tmp")
         self.directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.trainer.state_dict(), tmp)
-        os.replace(tmp, path)
+        with atomic_write_path(path) as tmp:
+            torch.save(self.trainer.state_dict(), tmp)
         return path, True
 
     def evaluate(self, checkpoint: Path) -> dict[str, dict]:
@@ -226,9 +221,7 @@ class EvalHook(HookBase):
         data = {"metric": self.spec.metric, "datasets": list(self.spec.datasets),
                 "best_epoch": best["epoch"] if best else None,
                 "evaluations": self.history}
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
     def after_train(self) -> None:
         if self.writer is not None:
