@@ -163,3 +163,22 @@ def test_profile_model_times_the_converted_network(tmp_path, capsys, monkeypatch
     assert "precision auto: bf16" in text and "bf16 track" in text
     with pytest.raises(ConfigError, match="fp16 runs on CUDA devices only"):
         main([*common, "--precision", "fp16"])
+
+
+def test_fp16_conversion_keeps_the_output_layers_in_float32_and_gives_finite_maps():
+    # fp16 runs on CUDA only (resolve_precision refuses it on a CPU); the conversion itself is device-independent,
+    # so it is checked here on the CPU: float16 weights, float32 output layers fed float32 inputs, finite maps.
+    params = tiny_params("ostrack")
+    network = tiny_network("ostrack", params).eval()
+    keep = ("box_head.conv5_ctr", "box_head.conv5_size", "box_head.conv5_offset")
+    net = convert_network(network, "fp16", keep)
+    assert net.backbone.patch_embed.proj.weight.dtype == torch.float16
+    assert all(getattr(net.box_head, name).weight.dtype == torch.float32 for name in
+               ("conv5_ctr", "conv5_size", "conv5_offset"))
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(1, 3, params.cfg.DATA.TEMPLATE.SIZE, params.cfg.DATA.TEMPLATE.SIZE, generator=gen)
+    x = torch.randn(1, 3, params.cfg.DATA.SEARCH.SIZE, params.cfg.DATA.SEARCH.SIZE, generator=gen)
+    with torch.no_grad():
+        out = net(template=z.half(), search=x.half())
+    for key in ("score_map", "size_map", "offset_map"):
+        assert out[key].dtype == torch.float32 and torch.isfinite(out[key]).all(), key
