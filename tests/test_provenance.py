@@ -141,18 +141,23 @@ def test_analysis_refuses_a_folder_whose_records_disagree(tmp_path, dataset):
         extract_results([trk], dataset, "r", result_plot_path=tmp_path / "plots")
 
 
-def test_test_py_stale_checkpoint_or_config_refused_then_overwrite_or_new_runid(tmp_path, capsys):
+def _first_test_py_run(tmp_path, **tiny_kwargs):
+    """test.py run once with a tiny OSTrack on a one-sequence custom set: (module, args, result file, its text)."""
     pytest.importorskip("lib.models.ostrack")
     save_dir = tmp_path / "out"
-    cfg_path = tiny_ostrack(tmp_path, save_dir, epochs=(3, 4))
+    cfg_path = tiny_ostrack(tmp_path, save_dir, **tiny_kwargs)
     root = write_custom_set(tmp_path / "set", names=("a",), frames=3)
-    other = save_dir / "checkpoints" / "train" / "ostrack" / "tiny" / "OSTrack_ep0004.pth.tar"
     test_py = load_tracking_script("test")
     args = ["ostrack", str(cfg_path), "--dataset", "custom", "--data_dir", str(root), "--device", "cpu",
             "--save_dir", str(save_dir), "--no_progress"]
     assert test_py.main(args) == 0
     result = save_dir / "test" / "tracking_results" / "ostrack" / "tiny" / "a.txt"
-    first = result.read_text()
+    return test_py, args, result, result.read_text()
+
+
+def test_test_py_stale_checkpoint_or_config_refused_then_overwrite_or_new_runid(tmp_path, capsys):
+    test_py, args, result, first = _first_test_py_run(tmp_path, epochs=(3, 4))
+    other = tmp_path / "out" / "checkpoints" / "train" / "ostrack" / "tiny" / "OSTrack_ep0004.pth.tar"
     with pytest.raises(SystemExit) as exit_info:
         test_py.run_cli(lambda: test_py.main(args + ["--checkpoint", str(other)]))
     err = capsys.readouterr().err
@@ -231,16 +236,7 @@ def test_a_record_without_backend_fields_means_pytorch_fp32(tmp_path):
 
 
 def test_test_py_refuses_another_precision_in_the_same_folder(tmp_path, capsys):
-    pytest.importorskip("lib.models.ostrack")
-    save_dir = tmp_path / "out"
-    cfg_path = tiny_ostrack(tmp_path, save_dir)
-    root = write_custom_set(tmp_path / "set", names=("a",), frames=3)
-    test_py = load_tracking_script("test")
-    args = ["ostrack", str(cfg_path), "--dataset", "custom", "--data_dir", str(root), "--device", "cpu",
-            "--save_dir", str(save_dir), "--no_progress"]
-    assert test_py.main(args) == 0
-    result = save_dir / "test" / "tracking_results" / "ostrack" / "tiny" / "a.txt"
-    first = result.read_text()
+    test_py, args, result, first = _first_test_py_run(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         test_py.run_cli(lambda: test_py.main(args + ["--precision", "bf16"]))
     err = capsys.readouterr().err
