@@ -124,3 +124,16 @@ def synthetic_sequence(root: Path, frames: int = 6):
 def run_boxes(tracker, seq) -> np.ndarray:
     """The tracker's boxes over the sequence (first frame included), (N, 4) float64."""
     return np.asarray(track_sequence(tracker, seq)["target_bbox"], dtype=np.float64)
+
+
+def write_moving_square_clip(path: Path, frames: int) -> Path:
+    """A 160 x 120 MJPG clip: a white square moving right on a blue-brown background (BGR), for video_demo."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+    for i in range(frames):
+        frame = np.full((120, 160, 3), (200, 80, 40), np.uint8)
+        frame[40:70, 30 + 4 * i:60 + 4 * i] = 255
+        writer.write(frame)
+    writer.release()
+    return path

@@ -15,7 +15,7 @@ from lib.test.tracker.backends import (BackendError, OrtBackend, TorchBackend, d
                                        set_runtime_options)
 from lib.utils.errors import ConfigError
 from script_loader import load_tracking_script
-from tests.deploy_helpers import (FAMILIES, make_tracker, run_boxes, synthetic_sequence, tiny_network, tiny_params,
+from tests.deploy_helpers import (FAMILIES, make_tracker, write_moving_square_clip, run_boxes, synthetic_sequence, tiny_network, tiny_params,
                                   write_config)
 
 pytest.importorskip("onnxruntime")
@@ -117,7 +117,6 @@ def test_test_py_runs_the_exported_graph_on_a_dataset(tmp_path, sequence):
 
 
 def test_video_demo_runs_the_exported_graph(tmp_path):
-    import cv2
 
     config = write_config(tmp_path, "siamfcpp")
     params = tiny_params("siamfcpp")
@@ -127,13 +126,7 @@ def test_video_demo_runs_the_exported_graph(tmp_path):
     torch.save({"net": tiny_network("siamfcpp", params).state_dict()}, ckpt)
     out = str(tmp_path / "out")
     assert load_tracking_script("export_onnx").main(["siamfcpp", str(config), "--save_dir", out]) == 0
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
-    for i in range(4):
-        frame = np.full((120, 160, 3), (200, 80, 40), np.uint8)
-        frame[40:70, 30 + 4 * i:60 + 4 * i] = 255
-        writer.write(frame)
-    writer.release()
+    clip = write_moving_square_clip(tmp_path / "clip.avi", 4)
     demo = load_tracking_script("video_demo").main
     boxes = {}
     for backend in ("onnxruntime", "pytorch"):

@@ -1,7 +1,6 @@
 """The command-line tools work for every family: profile_model.py, video_demo.py and test.py with the Siamese
 trackers (tiny networks, checkpoints in this framework's format), and the per-step monitor line."""
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -11,6 +10,7 @@ from lib.config import load_script_config
 from lib.models.registry import build_model
 from lib.train.trainers.monitor import format_step_line
 from deploy_helpers import SIAMESE_TINY as TINY  # the small configs, shrunk further
+from deploy_helpers import write_moving_square_clip
 from script_loader import load_tracking_script
 
 PREFIX = {"siamrpn": "SiamRPN", "siamban": "SiamBAN", "siamfcpp": "SiamTrack"}
@@ -44,13 +44,7 @@ def test_profile_model_reports_the_tracking_path(tmp_path, capsys, script):
 @pytest.mark.parametrize("script", sorted(TINY))
 def test_video_demo_and_test_py_run_the_siamese_trackers(tmp_path, script):
     config = _tiny(tmp_path, script)
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
-    for i in range(5):
-        frame = np.full((120, 160, 3), (200, 80, 40), np.uint8)
-        frame[40:70, 30 + 4 * i:60 + 4 * i] = 255
-        writer.write(frame)
-    writer.release()
+    clip = write_moving_square_clip(tmp_path / "clip.avi", 5)
     out = tmp_path / "tracked.avi"
     demo = load_tracking_script("video_demo").main
     assert demo([script, str(config), str(clip), "--init_bbox", "30,40,30,30", "--output", str(out), "--device",

@@ -111,14 +111,19 @@ def test_siamban_trains_with_point_targets(tmp_path, data_dir):
     assert torch.isfinite(torch.tensor(ckpt["stats"]["train"]["Loss/total"]["history"])).all()
 
 
-def test_siamfcpp_trains_with_per_iteration_lr_and_monitors(tmp_path, data_dir):
-    overrides = {"train": {"track": {
+def _tiny_siamfcpp_overrides() -> dict:
+    """Two epochs of two batches of 2, with the LinearLR then CosineLR policy, no workers."""
+    return {"train": {"track": {
         "data": {"minibatch": 2, "nr_image_per_epoch": 4, "num_workers": 0, "num_epochs": 2},
         "trainer": {"RegularTrainer": {"max_epoch": 2, "minibatch": 2, "nr_image_per_epoch": 4}},
         "optim": {"optimizer": {"SGD": {"minibatch": 2, "nr_image_per_epoch": 4, "lr_policy": [
             '{"name": "LinearLR", "start_lr": 0.000001, "end_lr": 0.02, "max_epoch": 1}',
-            '{"name": "CosineLR", "start_lr": 0.02, "end_lr": 0.000001, "max_epoch": 1}']}}},
-        "framework": {"print_interval": 1}}}}
+            '{"name": "CosineLR", "start_lr": 0.02, "end_lr": 0.000001, "max_epoch": 1}']}}}}}}
+
+
+def test_siamfcpp_trains_with_per_iteration_lr_and_monitors(tmp_path, data_dir):
+    overrides = _tiny_siamfcpp_overrides()
+    overrides["train"]["track"]["framework"] = {"print_interval": 1}
     config = _write_config(tmp_path, "siamfcpp", "siamfcpp_alexnet_synthetic", overrides, "tiny_fcpp")
     save = tmp_path / "out"
     assert _train("siamfcpp", config, save, data_dir) == 0
@@ -175,12 +180,7 @@ def test_train_opts_override_the_yaml_and_bad_ones_are_refused(tmp_path, data_di
 
 
 def test_siamfcpp_resume_is_exact(tmp_path, data_dir):
-    overrides = {"train": {"track": {
-        "data": {"minibatch": 2, "nr_image_per_epoch": 4, "num_workers": 0, "num_epochs": 2},
-        "trainer": {"RegularTrainer": {"max_epoch": 2, "minibatch": 2, "nr_image_per_epoch": 4}},
-        "optim": {"optimizer": {"SGD": {"minibatch": 2, "nr_image_per_epoch": 4, "lr_policy": [
-            '{"name": "LinearLR", "start_lr": 0.000001, "end_lr": 0.02, "max_epoch": 1}',
-            '{"name": "CosineLR", "start_lr": 0.02, "end_lr": 0.000001, "max_epoch": 1}']}}}}}}
+    overrides = _tiny_siamfcpp_overrides()
     config = _write_config(tmp_path, "siamfcpp", "siamfcpp_alexnet_synthetic", overrides, "tiny_resume")
     full, resumed = tmp_path / "full", tmp_path / "resumed"
     assert _train("siamfcpp", config, full, data_dir) == 0

@@ -44,7 +44,7 @@ from lib.test.evaluation.lasotdataset import LaSOTDataset, sequence_list_data
 from lib.test.evaluation.results import write_results
 from lib.test.evaluation.tracker import TRACKERS, Tracker
 from lib.utils.image import read_image
-from lib.test.tracker.backends import export_tracker, set_runtime_options
+from lib.test.tracker.backends import FAMILY_CALLS, export_tracker, set_runtime_options
 from lib.test.tracker.precision import native_bf16
 from lib.utils.environment import env_settings
 from lib.utils.cli import run_cli
@@ -309,8 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip_analysis", action="store_true", help="only the tracker benchmark")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    if args.script not in TRACKERS or args.script == "first_box":
-        raise ConfigError(f"--script {args.script!r}: expected one of ostrack, siamrpn, siamban, siamfcpp.")
+    FAMILY_CALLS.get(args.script)  # a tracker with a network; an unknown name lists the families
     if args.frames < 1 or args.warmup < 0:
         raise ConfigError(f"--frames must be >= 1 and --warmup >= 0, got {args.frames} and {args.warmup}.")
     if args.threads:
